@@ -1,0 +1,130 @@
+"""Photo -> model -> parse -> landmarks, and the JSON record `guide analyze` prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from guide.errors import GuideError
+from guide.images import Photo, write_image_atomic
+from guide.measure import Landmarks, landmarks
+from guide.model.bodypix import BodyPix
+from guide.parse import DEFAULT_THRESHOLD, BodyParse, parse
+
+# Stills: the model sees up to this many pixels on the long side (upscaling small photos
+# too: BodyPix finds more of a small person at a larger internal resolution).
+STILL_INPUT_SIDE = 801
+
+
+def still_resolution(height: int, width: int, input_side: int = STILL_INPUT_SIDE) -> float:
+    """Internal resolution for a still photo: its long side maps to `input_side` pixels."""
+    return min(2.0, input_side / max(height, width))
+
+
+@dataclass
+class Analysis:
+    photo: Photo
+    parse: BodyParse
+    landmarks: list[Landmarks]
+    resolution: float
+
+
+def analyze_photo(
+    model: BodyPix,
+    photo: Photo,
+    resolution: float | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> Analysis:
+    h, w = photo.image.shape[:2]
+    res = resolution if resolution is not None else still_resolution(h, w)
+    body = parse(model.predict(photo.image, res), threshold=threshold)
+    marks = [landmarks(body, i) for i in range(len(body.people))]
+    return Analysis(photo, body, marks, res)
+
+
+def _point(p: tuple[float, float] | None, scale: float) -> list[float] | None:
+    return None if p is None else [round(p[0] * scale, 1), round(p[1] * scale, 1)]
+
+
+def to_record(analysis: Analysis, model_name: str = "") -> dict[str, Any]:
+    """The JSON object for one image; coordinates in original-image pixels."""
+    from guide.body import KEYPOINT_NAMES
+
+    s = analysis.photo.scale
+    body = analysis.parse
+    people = []
+    for person, marks in zip(body.people, analysis.landmarks):
+        people.append(
+            {
+                "score": round(person.score, 4),
+                "bbox": [round(v * s, 1) for v in person.bbox],
+                "mask_area": int(round(person.mask_area * s * s)),
+                "head_top": _point(marks.head_top, s),
+                "chin": _point(marks.chin, s),
+                "feet": _point(marks.feet, s),
+                "keypoints": {
+                    name: [round(float(x) * s, 1), round(float(y) * s, 1), round(float(sc), 4)]
+                    for name, (x, y, sc) in zip(KEYPOINT_NAMES, person.keypoints)
+                },
+                "cut": marks.cut,
+                "missing": marks.missing,
+            }
+        )
+    return {
+        "image": str(analysis.photo.path),
+        "width": analysis.photo.original_width,
+        "height": analysis.photo.original_height,
+        "subject": body.subject,
+        "people": people,
+        "model": model_name,
+        "internal_resolution": round(analysis.resolution, 4),
+    }
+
+
+def summary_line(record: dict[str, Any]) -> str:
+    """One human line per image for the plain (non-JSON) output."""
+    n = len(record["people"])
+    head = f"{record['image']}  {record['width']}x{record['height']}  {n} {'person' if n == 1 else 'people'}"
+    if record["subject"] is None:
+        return head
+    p = record["people"][record["subject"]]
+
+    def y(v: list[float] | None) -> str:
+        return "-" if v is None else f"{v[1]:.0f}"
+
+    cut = ", ".join(p["cut"]) or "nothing"
+    return (
+        f"{head}; subject #{record['subject']} score {p['score']:.2f}: head top y={y(p['head_top'])}, "
+        f"chin y={y(p['chin'])}, feet y={y(p['feet'])}; cut: {cut}"
+    )
+
+
+def output_path(folder: Path, photo: Photo, suffix: str) -> Path:
+    """`folder/<stem><suffix>`, refusing to write over the input photo itself."""
+    target = folder / f"{photo.path.stem}{suffix}"
+    if target.resolve() == photo.path.resolve():
+        raise GuideError(f"{target}: would overwrite the input photo; choose another folder")
+    return target
+
+
+def write_mask(folder: Path, analysis: Analysis) -> Path:
+    """`<stem>.png`: 255 where any person is, 0 elsewhere, the size of the original photo."""
+    photo = analysis.photo
+    mask = analysis.parse.mask.astype(np.uint8) * 255
+    if mask.shape != (photo.original_height, photo.original_width):
+        mask = cv2.resize(mask, (photo.original_width, photo.original_height), interpolation=cv2.INTER_NEAREST)
+    target = output_path(folder, photo, ".png")
+    write_image_atomic(target, mask)
+    return target
+
+
+def write_annotation(folder: Path, analysis: Analysis) -> Path:
+    from guide.overlay import annotate
+
+    target = output_path(folder, analysis.photo, "_annotated.jpg")
+    write_image_atomic(target, annotate(analysis.photo.image, analysis.parse), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return target

@@ -1,0 +1,160 @@
+"""The `guide` command: parses options, calls the library, prints. No logic of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn, Optional
+
+import typer
+
+from guide import __version__
+from guide.errors import GuideError
+
+app = typer.Typer(
+    help="Composition guidance for full-body portraits, powered by BodyPix.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ModelOption = typer.Option(
+    None,
+    "--model",
+    help="Variant name (see `guide models`), a TF.js model folder, a SavedModel folder or a hub handle.",
+)
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"guide: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _load(model: str | None):  # type: ignore[no-untyped-def]
+    _quiet_tensorflow()
+    from guide.model.bodypix import load_model
+
+    try:
+        return load_model(model)
+    except GuideError as exc:
+        fail(exc.message, exc.exit_code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"guide {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Composition guidance for full-body portraits, powered by BodyPix."""
+
+
+@app.command()
+def analyze(
+    images: list[Path] = typer.Argument(..., help="Photos (or folders of photos) to analyze."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per image."),
+    annotate: Optional[Path] = typer.Option(None, "--annotate", help="Write <stem>_annotated.jpg pictures here."),
+    masks: Optional[Path] = typer.Option(None, "--masks", help="Write <stem>.png person masks (255/0) here."),
+    model: Optional[str] = ModelOption,
+    resolution: Optional[float] = typer.Option(
+        None, "--resolution", min=0.05, max=2.0, help="Internal resolution (fraction of the photo); default: ~800 px."
+    ),
+    threshold: float = typer.Option(0.7, "--threshold", min=0.01, max=0.99, help="Person probability cut-off."),
+) -> None:
+    """Find every person in each photo: body parts, keypoints, head top, chin and feet."""
+    from guide.analyze import analyze_photo, summary_line, to_record, write_annotation, write_mask
+    from guide.images import list_images, read_photo
+
+    for folder in (annotate, masks):
+        if folder is not None and folder.exists() and not folder.is_dir():
+            fail(f"{folder} exists and is not a folder", 2)
+    bodypix = _load(model)
+    failures = 0
+    for path in list_images(images):
+        try:
+            photo = read_photo(path)
+            analysis = analyze_photo(bodypix, photo, resolution, threshold)
+            record = to_record(analysis, bodypix.name)
+            if masks is not None:
+                write_mask(masks, analysis)
+            if annotate is not None:
+                write_annotation(annotate, analysis)
+        except GuideError as exc:
+            failures += 1
+            typer.echo(f"guide: error: {exc.message}", err=True)
+            continue
+        typer.echo(json.dumps(record) if as_json else summary_line(record))
+        sys.stdout.flush()
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("models")
+def models_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the BodyPix variants and which are available locally."""
+    from guide.model.registry import DEFAULT_VARIANT, list_variants
+
+    rows = []
+    for variant, local in list_variants():
+        rows.append(
+            {
+                "name": variant.name,
+                "architecture": variant.architecture,
+                "multiplier": variant.multiplier,
+                "output_stride": variant.output_stride,
+                "quantization": variant.quantization,
+                "default": variant.name == DEFAULT_VARIANT,
+                "local": str(local) if local else None,
+                "url": variant.url,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo(f"{'variant':34} {'arch':12} {'mult':>4} {'stride':>6} {'quant':6}  local copy")
+    for r in rows:
+        mult = f"{r['multiplier']:.2f}" if r["multiplier"] else "-"
+        mark = "*" if r["default"] else " "
+        typer.echo(
+            f"{mark}{r['name']:33} {r['architecture']:12} {mult:>4} {r['output_stride']:>6} "
+            f"{r['quantization']:6}  {r['local'] or '-'}"
+        )
+    typer.echo("* default. Missing variants download on first use from the official URL.")
+
+
+@app.command("export")
+def export_command(
+    directory: Path = typer.Argument(..., help="Folder to write the SavedModel into (must not exist)."),
+    model: Optional[str] = ModelOption,
+) -> None:
+    """Convert a BodyPix model to a SavedModel once, for faster loading with --model DIR."""
+    from guide.model.bodypix import export_saved_model
+
+    if directory.exists():
+        fail(f"{directory} already exists; choose a new folder", 2)
+    bodypix = _load(model)
+    export_saved_model(bodypix, str(directory))
+    typer.echo(f"wrote {directory} (load it with --model {directory})")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("guide: interrupted", err=True)
+        sys.exit(130)

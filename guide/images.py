@@ -1,0 +1,150 @@
+"""Reading photos the way a user's files really come: any mode, rotated, huge, broken.
+
+Everything returns OpenCV-style BGR `uint8` (H, W, 3) arrays, upright as the
+photo is displayed (EXIF orientation applied). Images larger than `max_pixels`
+are decoded downscaled (JPEG draft mode where possible) so memory stays bounded;
+the caller gets the factor back to report coordinates in original pixels.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from guide.errors import GuideError, ImageError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+DEFAULT_MAX_PIXELS = 16_000_000  # decode larger photos downscaled
+Image.MAX_IMAGE_PIXELS = 1_000_000_000  # refuse only absurd headers (decompression bombs)
+
+try:  # HEIC support when the optional pillow-heif package is installed
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - optional
+    pass
+
+
+@dataclass
+class Photo:
+    """A decoded photo: `image` is what analysis runs on, `scale` maps it to the original.
+
+    Original-pixel coordinate = working coordinate * `scale` (1.0 unless the
+    photo was larger than the decode limit).
+    """
+
+    path: Path
+    image: np.ndarray  # BGR uint8, upright
+    original_width: int
+    original_height: int
+    scale: float
+    exif: bytes | None = None
+
+
+def _to_uint8_rgb(img: Image.Image) -> np.ndarray:
+    """Any Pillow mode as RGB uint8: 16-bit and float images are scaled, alpha is dropped."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img).astype(np.float64)
+        if img.mode.startswith("I;16"):
+            arr = arr / 257.0
+        else:
+            lo, hi = float(np.min(arr)), float(np.max(arr))
+            arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+        gray = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if img.mode == "RGB":
+        return np.asarray(img)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        # Transparent pixels show white, as a viewer shows them on a light page.
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.asarray(img.convert("RGB"))
+
+
+def read_photo(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """Decode a photo file, or raise ImageError with a one-line reason."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a directory, not an image")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror})") from None
+    if size == 0:
+        raise ImageError(f"{path}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+            original_w, original_h = img.size
+            exif = img.info.get("exif")
+            if img.format == "JPEG" and original_w * original_h > max_pixels:
+                factor = (original_w * original_h / max_pixels) ** 0.5
+                img.draft("RGB", (int(original_w / factor), int(original_h / factor)))
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+    except FileNotFoundError:
+        raise ImageError(f"{path}: vanished while being read") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file, or a format this build cannot read") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageError(f"{path}: corrupt or truncated image ({reason})") from None
+    if img.width < 1 or img.height < 1:
+        raise ImageError(f"{path}: image has no pixels")
+    rgb = _to_uint8_rgb(img)
+    # After exif_transpose a 90-degree rotation swaps the original size.
+    if (img.width > img.height) != (original_w > original_h) and original_w != original_h:
+        original_w, original_h = original_h, original_w
+    h, w = rgb.shape[:2]
+    if h * w > max_pixels:
+        factor = (h * w / max_pixels) ** 0.5
+        rgb = cv2.resize(rgb, (max(1, round(w / factor)), max(1, round(h / factor))), interpolation=cv2.INTER_AREA)
+        h, w = rgb.shape[:2]
+    bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+    return Photo(path, bgr, original_w, original_h, original_w / w, exif)
+
+
+def list_images(paths: list[Path], recursive: bool = True) -> list[Path]:
+    """Expand folders into the image files inside them (sorted); files pass through."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            out.extend(sorted(p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            out.append(path)
+    return out
+
+
+def write_image_atomic(path: Path, image: np.ndarray, params: list[int] | None = None) -> None:
+    """Encode with OpenCV and move into place, so a reader never sees half a file."""
+    ok, data = cv2.imencode(path.suffix or ".png", image, params or [])
+    if not ok:
+        raise GuideError(f"{path}: cannot encode image as {path.suffix}")
+    write_bytes_atomic(path, data.tobytes())
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise GuideError(f"{path}: cannot write ({exc.strerror or exc})") from None

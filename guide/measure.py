@@ -1,0 +1,119 @@
+"""Where a person's head top, chin and feet are, and what the frame cuts off.
+
+Plain functions over a BodyParse. Vertical positions are pixel *edges*: y = 0 is
+the top edge of the image and y = height its bottom edge, so a head top at y
+means the topmost head pixel row is row y, and feet at y means the lowest foot
+pixel row is row y - 1. Edges scale exactly with the image, which keeps every
+ratio built from them free of half-pixel bias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from guide.body import FACE_PARTS, FEET_PARTS, KEYPOINT_ID
+from guide.parse import BodyParse
+
+HEAD_KEYPOINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+MIN_KEYPOINT_SCORE = 0.3
+
+
+@dataclass
+class Landmarks:
+    """One person's vertical landmarks as (x, y) in original-image pixels, or None."""
+
+    head_top: tuple[float, float] | None
+    chin: tuple[float, float] | None
+    feet: tuple[float, float] | None
+    cut: list[str] = field(default_factory=list)  # "head", "feet": cut by the frame border
+    missing: list[str] = field(default_factory=list)  # "head", "feet": not seen, not at a border
+
+
+def _mean_x(cols: np.ndarray) -> float:
+    return float(np.mean(cols)) + 0.5
+
+
+def _head_band(face: np.ndarray, person: np.ndarray, parse: BodyParse, index: int) -> tuple[int, int, int] | None:
+    """Column range and top row of the head: face parts, else the head keypoints."""
+    rows, cols = np.nonzero(face)
+    if rows.size:
+        lo, hi = np.percentile(cols, [2, 98])
+        return int(lo), int(hi) + 1, int(rows.min())
+    kp = parse.people[index].keypoints
+    head = np.array([kp[KEYPOINT_ID[n]] for n in HEAD_KEYPOINTS])
+    head = head[head[:, 2] >= MIN_KEYPOINT_SCORE]
+    if head.size == 0:
+        return None
+    span = max(8.0, float(np.ptp(head[:, 0])))
+    x0 = int(max(0, np.min(head[:, 0]) - 0.25 * span))
+    x1 = int(min(parse.width, np.max(head[:, 0]) + 0.25 * span + 1))
+    y = int(np.clip(np.min(head[:, 1]), 0, parse.height - 1))
+    if x1 <= x0 or not person[:, x0:x1].any():
+        return None
+    return x0, x1, y
+
+
+def head_top(person: np.ndarray, band: tuple[int, int, int]) -> tuple[float, float] | None:
+    """Walk up the person's mask above the face, within the head's columns, while it stays unbroken."""
+    x0, x1, face_top = band
+    rows_with_mask = person[: face_top + 1, x0:x1].any(axis=1)
+    row = face_top
+    while row > 0 and rows_with_mask[row - 1]:
+        row -= 1
+    if not rows_with_mask[row]:
+        return None
+    cols = np.flatnonzero(person[row, x0:x1]) + x0
+    return _mean_x(cols), float(row)
+
+
+def _lowest(region: np.ndarray) -> tuple[float, float] | None:
+    rows = np.flatnonzero(region.any(axis=1))
+    if rows.size == 0:
+        return None
+    bottom = int(rows[-1])
+    cols = np.flatnonzero(region[bottom])
+    return _mean_x(cols), float(bottom + 1)
+
+
+def landmarks(parse: BodyParse, index: int, border: int | None = None) -> Landmarks:
+    """Head top, chin and feet of person `index`, and which of them the frame cuts.
+
+    `border` is how close (pixels) to the image edge counts as touching it;
+    by default 0.5% of the image height, at least one pixel.
+    """
+    h = parse.height
+    border = border if border is not None else max(1, round(0.005 * h))
+    person = parse.person_mask(index)
+    own_parts = np.where(person, parse.parts, -1)
+    face = np.isin(own_parts, FACE_PARTS)
+    feet_px = np.isin(own_parts, FEET_PARTS)
+
+    band = _head_band(face, person, parse, index)
+    top = head_top(person, band) if band else None
+    chin = _lowest(face)
+    feet = _lowest(feet_px)
+    if feet is None:
+        kp = parse.people[index].keypoints
+        ankles = [kp[KEYPOINT_ID[n]] for n in ("left_ankle", "right_ankle")]
+        ankles = [a for a in ankles if a[2] >= MIN_KEYPOINT_SCORE]
+        if ankles:
+            lowest = max(ankles, key=lambda a: a[1])
+            feet = (float(lowest[0]) + 0.5, float(min(h, lowest[1] + 1)))
+
+    # The head band's columns reaching the top edge mean the head goes on above the frame;
+    # anything of a standing person reaching the bottom edge means the feet do.
+    touches_top = bool(person[:border, band[0] : band[1]].any()) if band else bool(person[:border].any())
+    touches_bottom = bool(person[h - border :].any())
+    cut: list[str] = []
+    missing: list[str] = []
+    if top is None:
+        (cut if touches_top else missing).append("head")
+    elif top[1] < border or touches_top:
+        cut.append("head")
+    if feet is None:
+        (cut if touches_bottom else missing).append("feet")
+    elif feet[1] > h - border or touches_bottom:
+        cut.append("feet")
+    return Landmarks(top, chin, feet, cut, missing)

@@ -1,0 +1,121 @@
+"""Drawing a BodyParse over a photo: part tint, skeleton, landmark lines.
+
+Each annotator is a small class with its settings in `__init__` and one method,
+`annotate(scene, parse) -> image`, so they compose in a list (the shape
+roboflow/supervision uses). Scenes are BGR uint8 images; annotators return a new
+image and leave the input untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import cv2
+import numpy as np
+
+from guide.body import KEYPOINT_ID, SKELETON
+from guide.measure import Landmarks, landmarks
+from guide.parse import BodyParse
+
+# One colour per body part (BGR), a rainbow around the body as BodyPix's demos use.
+PART_COLOURS = np.array(
+    [
+        (127, 64, 110), (143, 54, 143), (173, 45, 176), (197, 48, 201), (215, 59, 225), (228, 76, 246),
+        (240, 96, 255), (240, 115, 255), (230, 135, 255), (214, 155, 255), (196, 172, 255), (174, 189, 255),
+        (149, 206, 252), (128, 219, 232), (102, 230, 204), (80, 239, 176), (65, 242, 145), (59, 240, 114),
+        (63, 232, 87), (79, 217, 65), (98, 198, 54), (117, 178, 49), (135, 158, 52), (150, 138, 64),
+    ],
+    dtype=np.uint8,
+)  # fmt: skip
+SUBJECT_COLOUR = (0, 220, 255)
+OTHER_COLOUR = (200, 200, 200)
+LINE_COLOURS = {"head top": (60, 60, 255), "chin": (255, 160, 40), "feet": (40, 200, 40)}
+
+
+class Annotator(Protocol):
+    def annotate(self, scene: np.ndarray, parse: BodyParse) -> np.ndarray: ...
+
+
+class PartTint:
+    """Tints every person pixel with its body part's colour."""
+
+    def __init__(self, opacity: float = 0.55) -> None:
+        self.opacity = opacity
+
+    def annotate(self, scene: np.ndarray, parse: BodyParse) -> np.ndarray:
+        out = scene.copy()
+        on = parse.parts >= 0
+        if on.any():
+            colours = PART_COLOURS[parse.parts[on]].astype(np.float32)
+            out[on] = (scene[on] * (1 - self.opacity) + colours * self.opacity).astype(np.uint8)
+        return out
+
+
+class Skeleton:
+    """Keypoints and the bones between them; the subject in yellow, others in grey."""
+
+    def __init__(self, min_score: float = 0.3, thickness: int | None = None) -> None:
+        self.min_score = min_score
+        self.thickness = thickness
+
+    def annotate(self, scene: np.ndarray, parse: BodyParse) -> np.ndarray:
+        out = scene.copy()
+        t = self.thickness or max(2, round(min(scene.shape[:2]) / 250))
+        for person in parse.people:
+            colour = SUBJECT_COLOUR if person.index == parse.subject else OTHER_COLOUR
+            kp = person.keypoints
+            for a, b in SKELETON:
+                pa, pb = kp[KEYPOINT_ID[a]], kp[KEYPOINT_ID[b]]
+                if pa[2] >= self.min_score and pb[2] >= self.min_score:
+                    cv2.line(out, _pt(pa), _pt(pb), colour, t, cv2.LINE_AA)
+            for x, y, s in kp:
+                if s >= self.min_score:
+                    cv2.circle(out, _pt((x, y)), t + 2, (0, 0, 0), -1, cv2.LINE_AA)
+                    cv2.circle(out, _pt((x, y)), t + 1, colour, -1, cv2.LINE_AA)
+        return out
+
+
+class LandmarkLines:
+    """Horizontal lines at the subject's head top, chin and feet, labelled, plus cut warnings."""
+
+    def __init__(self, all_people: bool = False) -> None:
+        self.all_people = all_people
+
+    def annotate(self, scene: np.ndarray, parse: BodyParse) -> np.ndarray:
+        out = scene.copy()
+        indices = range(len(parse.people)) if self.all_people else ([parse.subject] if parse.subject is not None else [])
+        for i in indices:
+            self._draw(out, parse, landmarks(parse, i))
+        return out
+
+    def _draw(self, out: np.ndarray, parse: BodyParse, marks: Landmarks) -> None:
+        scale = max(0.45, min(out.shape[:2]) / 900)
+        t = max(1, round(scale * 2))
+        for label, point in (("head top", marks.head_top), ("chin", marks.chin), ("feet", marks.feet)):
+            if point is None:
+                continue
+            y = int(round(min(point[1], parse.height - 1)))
+            colour = LINE_COLOURS[label]
+            cv2.line(out, (0, y), (parse.width - 1, y), colour, t, cv2.LINE_AA)
+            draw_label(out, label, (6, max(14, y - 6)), colour, scale)
+        if marks.cut:
+            draw_label(out, "cut: " + ", ".join(marks.cut), (6, parse.height - 10), (0, 0, 255), scale)
+
+
+def draw_label(img: np.ndarray, text: str, org: tuple[int, int], colour: tuple[int, int, int], scale: float) -> None:
+    """Text with a dark outline, readable on any background."""
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    t = max(1, round(scale * 2))
+    cv2.putText(img, text, org, font, scale, (0, 0, 0), t + 2, cv2.LINE_AA)
+    cv2.putText(img, text, org, font, scale, colour, t, cv2.LINE_AA)
+
+
+def _pt(p: Sequence[float]) -> tuple[int, int]:
+    return int(round(p[0])), int(round(p[1]))
+
+
+def annotate(scene: np.ndarray, parse: BodyParse, annotators: Sequence[Annotator] | None = None) -> np.ndarray:
+    """The analyze picture: part tint, skeleton and the subject's landmark lines."""
+    for annotator in annotators or (PartTint(), Skeleton(), LandmarkLines()):
+        scene = annotator.annotate(scene, parse)
+    return scene

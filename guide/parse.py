@@ -1,0 +1,237 @@
+"""Raw BodyPix outputs -> BodyParse: who is where, pixel by pixel, in the original image.
+
+The person mask and the part map are resampled from model-input resolution to
+the original image grid in one affine warp each (the letterbox crop and scale
+folded in). Several people are separated the way BodyPix's multi-person decoder
+does it: decode poses, then give each mask pixel to the pose its long-range
+offsets point at.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from guide.body import KEYPOINT_NAMES
+from guide.model.bodypix import RawOutput
+from guide.poses import NUM_KEYPOINTS, Pose, decode_multiple_poses
+
+DEFAULT_THRESHOLD = 0.7
+
+
+@dataclass
+class Person:
+    """One person. Coordinates are original-image pixels, (x, y) floats."""
+
+    index: int
+    score: float  # pose confidence in [0, 1]
+    keypoints: np.ndarray  # (17, 3): x, y, score, in KEYPOINT_NAMES order
+    bbox: tuple[float, float, float, float]  # x0, y0, x1, y1 pixel edges of the instance mask
+    mask_area: int  # pixels
+
+    def keypoint(self, name: str, min_score: float = 0.0) -> tuple[float, float] | None:
+        x, y, s = self.keypoints[KEYPOINT_NAMES.index(name)]
+        return (float(x), float(y)) if s >= min_score else None
+
+
+@dataclass
+class BodyParse:
+    """Everything the model says about one image.
+
+    `mask` is the person mask (any person), `parts` holds a part id 0..23 where
+    the mask is set and -1 elsewhere, `instances` holds the person index per
+    pixel (-1: nobody). All three are (height, width) arrays on the original grid.
+    """
+
+    width: int
+    height: int
+    mask: np.ndarray  # bool
+    parts: np.ndarray  # int8
+    instances: np.ndarray  # int8
+    people: list[Person] = field(default_factory=list)
+    subject: int | None = None
+    probability: np.ndarray | None = None  # float32 person probability, on request
+
+    def person_mask(self, index: int) -> np.ndarray:
+        return self.instances == index
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def assign_instances(
+    mask_in: np.ndarray,
+    long_offsets: np.ndarray,
+    poses: list[Pose],
+    stride: int,
+    min_keypoint_score: float = 0.3,
+    refine_steps: int = 2,
+) -> np.ndarray:
+    """Label each mask pixel (model-input grid) with the index of its pose, -1 elsewhere.
+
+    Each pixel's long-range offsets predict where every keypoint of its own
+    person is; the pixel goes to the pose whose confident keypoints are nearest
+    those predictions (mean squared distance).
+    """
+    labels = np.full(mask_in.shape, -1, dtype=np.int8)
+    if not poses:
+        return labels
+    if len(poses) == 1:
+        labels[mask_in] = 0
+        return labels
+    ys, xs = np.nonzero(mask_in)
+    if ys.size == 0:
+        return labels
+    gh, gw, _ = long_offsets.shape
+    kp = np.stack([p.keypoints for p in poses])  # (P, 17, 3)
+    valid = kp[:, :, 2] > min_keypoint_score  # (P, 17)
+    use = np.nonzero(valid.any(axis=0))[0]
+    if use.size == 0:
+        labels[mask_in] = 0
+        return labels
+    # Embedding: follow the long offsets from each pixel for each used keypoint.
+    px = np.broadcast_to(xs[:, None].astype(np.float32), (xs.size, use.size)).copy()
+    py = np.broadcast_to(ys[:, None].astype(np.float32), (ys.size, use.size)).copy()
+    start_x, start_y = px.copy(), py.copy()
+    for step in range(refine_steps + 1):
+        gy = np.clip(np.rint(py / stride), 0, gh - 1).astype(np.intp)
+        gx = np.clip(np.rint(px / stride), 0, gw - 1).astype(np.intp)
+        dy = long_offsets[gy, gx, use[None, :]]
+        dx = long_offsets[gy, gx, NUM_KEYPOINTS + use[None, :]]
+        base_x, base_y = (start_x, start_y) if step == 0 else (px, py)
+        px, py = base_x + dx, base_y + dy
+    # Distance to each pose, averaged over that pose's confident keypoints.
+    best = np.full(xs.size, np.inf, dtype=np.float32)
+    owner = np.full(xs.size, -1, dtype=np.int8)
+    for i, pose_kp in enumerate(kp):
+        ok = valid[i, use]
+        if not ok.any():
+            continue
+        d2 = (px[:, ok] - pose_kp[use[ok], 0]) ** 2 + (py[:, ok] - pose_kp[use[ok], 1]) ** 2
+        dist = d2.mean(axis=1)
+        closer = dist < best
+        best[closer] = dist[closer]
+        owner[closer] = i
+    labels[ys, xs] = owner
+    return labels
+
+
+def _is_duplicate(weak: Pose, strong: Pose, min_score: float = 0.3) -> bool:
+    """Most of `weak`'s confident keypoints sit on some confident keypoint of `strong`.
+
+    Any keypoint counts, not only the same one: the duplicate skeletons the
+    greedy decoder grows usually have left and right swapped.
+    """
+    a = weak.keypoints[weak.keypoints[:, 2] >= min_score, :2]
+    b = strong.keypoints[strong.keypoints[:, 2] >= min_score, :2]
+    if len(a) == 0 or len(b) < 3:
+        return False
+    size = float(np.hypot(*(b.max(axis=0) - b.min(axis=0))))
+    d = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    return float(np.mean(d < 0.08 * size)) >= 0.6
+
+
+def drop_duplicate_poses(poses: list[Pose]) -> list[Pose]:
+    """Remove poses that repeat a more confident pose on the same body.
+
+    The greedy decoder sometimes grows a second skeleton on one person (seen
+    from behind, left and right swapped); it would steal half of their mask.
+    """
+    kept: list[Pose] = []
+    for pose in sorted(poses, key=lambda p: -p.score):
+        if not any(_is_duplicate(pose, other) for other in kept):
+            kept.append(pose)
+    return kept
+
+
+def _bbox(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1)
+
+
+def pick_subject(people: list[Person], width: int, height: int) -> int | None:
+    """The person a photographer means: the largest, favouring the one nearest the centre."""
+    if not people:
+        return None
+
+    def weight(p: Person) -> float:
+        cx = (p.bbox[0] + p.bbox[2]) / 2 / width - 0.5
+        cy = (p.bbox[1] + p.bbox[3]) / 2 / height - 0.5
+        off_centre = min(1.0, math.hypot(cx, cy) / math.hypot(0.5, 0.5))
+        return p.mask_area * (1.0 - 0.5 * off_centre)
+
+    return max(range(len(people)), key=lambda i: weight(people[i]))
+
+
+def parse(
+    raw: RawOutput,
+    threshold: float = DEFAULT_THRESHOLD,
+    max_people: int = 10,
+    pose_threshold: float = 0.25,
+    min_area_fraction: float = 0.0005,
+    keep_probability: bool = False,
+) -> BodyParse:
+    """Decode the raw outputs into a BodyParse on the original image grid.
+
+    `threshold` is the person probability above which a pixel is a person
+    (0.7 by default, as upstream). People whose mask covers less than
+    `min_area_fraction` of the image are dropped as noise.
+    """
+    box = raw.letterbox
+    cut = _logit(threshold)
+    logits = box.to_image_size(raw.segment_logits_input)
+    mask = logits > cut
+    parts = np.where(mask, box.to_image_size(raw.part_ids_input, nearest=True), np.int8(-1)).astype(np.int8)
+
+    poses = decode_multiple_poses(
+        raw.heatmaps,
+        raw.short_offsets,
+        raw.displacement_fwd,
+        raw.displacement_bwd,
+        raw.output_stride,
+        max_detections=max_people,
+        score_threshold=pose_threshold,
+        nms_radius=20.0 * raw.letterbox.input_width / 641,
+    )
+    poses = drop_duplicate_poses(poses)
+    # Label a slightly generous mask at input resolution so every full-resolution
+    # mask pixel finds a label after nearest-neighbour upsampling.
+    mask_in = raw.segment_logits_input > cut - 1.0
+    top = int(math.floor(box.pad_top * box.scale_y))
+    left = int(math.floor(box.pad_left * box.scale_x))
+    valid = np.zeros_like(mask_in)
+    valid[top : box.input_height - top, left : box.input_width - left] = True
+    labels_in = assign_instances(mask_in & valid, raw.long_offsets, poses, raw.output_stride)
+    instances = np.where(mask, box.to_image_size(labels_in, nearest=True), np.int8(-1)).astype(np.int8)
+
+    people: list[Person] = []
+    min_area = max(16, int(min_area_fraction * box.width * box.height))
+    remap = np.full(len(poses) + 1, -1, dtype=np.int8)
+    for i, pose in enumerate(poses):
+        person_mask = instances == i
+        area = int(np.count_nonzero(person_mask))
+        bbox = _bbox(person_mask)
+        if area < min_area or bbox is None:
+            continue
+        kp = pose.keypoints.copy()
+        kp[:, 0], kp[:, 1] = box.to_image(kp[:, 0], kp[:, 1])
+        remap[i] = len(people)
+        people.append(Person(len(people), pose.score, kp, bbox, area))
+    instances = remap[instances]  # -1 stays -1 (last slot), dropped poses become -1
+    return BodyParse(
+        width=box.width,
+        height=box.height,
+        mask=mask,
+        parts=parts,
+        instances=instances,
+        people=people,
+        subject=pick_subject(people, box.width, box.height),
+        probability=(1.0 / (1.0 + np.exp(-logits))).astype(np.float32) if keep_probability else None,
+    )
