@@ -11,7 +11,6 @@ inside the same compiled function; decoding people happens in `guide.parse`.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -206,10 +205,12 @@ def _hub_graph(location: str) -> tuple[Callable[..., Any], int, dict[str, Any]]:
 
 def load_model(model: str | None = None, source: ModelSource | None = None) -> BodyPix:
     """Find (or download) and load a BodyPix model; see `guide.model.registry.resolve`."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from pathlib import Path
 
     from guide.model import tfjs
+    from guide.model.quiet import import_tensorflow
+
+    import_tensorflow()
 
     source = source or resolve(model)
     if source.kind == "tfjs":
