@@ -77,6 +77,22 @@ def _lowest(region: np.ndarray) -> tuple[float, float] | None:
     return _mean_x(cols), float(bottom + 1)
 
 
+def _runs_off_bottom(
+    person: np.ndarray, feet: tuple[float, float], feet_px: np.ndarray, h: int, border: int
+) -> bool:
+    """Does the body go on below the feet, unbroken, to the bottom edge (legs cut by the frame)?"""
+    if feet[1] > h - border:
+        return True
+    cols = np.flatnonzero(feet_px.any(axis=0))
+    if cols.size:
+        x0, x1 = int(cols.min()), int(cols.max()) + 1
+    else:
+        half = max(4, int(0.05 * h))
+        x0, x1 = max(0, int(feet[0]) - half), int(feet[0]) + half
+    below = person[int(feet[1]) - 1 :, x0:x1].any(axis=1)
+    return bool(below.all())
+
+
 def landmarks(parse: BodyParse, index: int, border: int | None = None) -> Landmarks:
     """Head top, chin and feet of person `index`, and which of them the frame cuts.
 
@@ -102,18 +118,14 @@ def landmarks(parse: BodyParse, index: int, border: int | None = None) -> Landma
             lowest = max(ankles, key=lambda a: a[1])
             feet = (float(lowest[0]) + 0.5, float(min(h, lowest[1] + 1)))
 
-    # The head band's columns reaching the top edge mean the head goes on above the frame;
-    # anything of a standing person reaching the bottom edge means the feet do.
-    touches_top = bool(person[:border, band[0] : band[1]].any()) if band else bool(person[:border].any())
-    touches_bottom = bool(person[h - border :].any())
     cut: list[str] = []
     missing: list[str] = []
     if top is None:
-        (cut if touches_top else missing).append("head")
-    elif top[1] < border or touches_top:
+        (cut if person[:border].any() else missing).append("head")
+    elif top[1] < border:
         cut.append("head")
     if feet is None:
-        (cut if touches_bottom else missing).append("feet")
-    elif feet[1] > h - border or touches_bottom:
+        (cut if person[h - border :].any() else missing).append("feet")
+    elif _runs_off_bottom(person, feet, feet_px, h, border):
         cut.append("feet")
     return Landmarks(top, chin, feet, cut, missing)

@@ -148,6 +148,35 @@ def drop_duplicate_poses(poses: list[Pose]) -> list[Pose]:
     return kept
 
 
+def drop_stray_blobs(labels: np.ndarray, poses: list[Pose], min_keypoint_score: float = 0.3) -> np.ndarray:
+    """Unlabel mask blobs beside their pose (false positives on the background).
+
+    Works at model-input resolution, where `labels` and the poses live. A blob
+    stays if it overlaps, in x, the span of the pose's confident keypoints
+    (widened by a quarter of their height) and lies between half that height
+    above them and twice it below (legs hidden by a dress leave only head to
+    hips confident): feet seen apart from a long dress stay, a blob on a truck
+    beside the person goes.
+    """
+    import cv2
+
+    out = labels.copy()
+    for i, pose in enumerate(poses):
+        own = (labels == i).astype(np.uint8)
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(own, connectivity=8)
+        kp = pose.keypoints[pose.keypoints[:, 2] >= min_keypoint_score]
+        if n <= 2 or len(kp) < 2:
+            continue
+        height = max(8.0, float(np.ptp(kp[:, 1])))
+        x0, x1 = kp[:, 0].min() - 0.25 * height, kp[:, 0].max() + 0.25 * height
+        y0, y1 = kp[:, 1].min() - 0.5 * height, kp[:, 1].max() + 2.0 * height
+        for c in range(1, n):
+            x, y, w, h, _ = stats[c]
+            if x > x1 or x + w < x0 or y > y1 or y + h < y0:
+                out[comp == c] = -1
+    return out
+
+
 def _bbox(mask: np.ndarray) -> tuple[float, float, float, float] | None:
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
@@ -209,6 +238,7 @@ def parse(
     valid = np.zeros_like(mask_in)
     valid[top : box.input_height - top, left : box.input_width - left] = True
     labels_in = assign_instances(mask_in & valid, raw.long_offsets, poses, raw.output_stride)
+    labels_in = drop_stray_blobs(labels_in, poses)
     instances = np.where(mask, box.to_image_size(labels_in, nearest=True), np.int8(-1)).astype(np.int8)
 
     people: list[Person] = []

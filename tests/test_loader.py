@@ -1,0 +1,131 @@
+"""The TF.js graph-model loader: dequantizing, checks, the stride-8 dilation fix, SavedModel/hub."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from guide.errors import ModelError
+from guide.model import tfjs
+from guide.model.bodypix import letterbox_for, load_model, prepare_input, valid_input_size
+from guide.model.registry import ModelSource, get_variant
+
+from conftest import MODELS, PEOPLE
+
+
+def test_dequantize_uint16_and_float16() -> None:
+    q = np.array([0, 1, 65535], dtype="<u2")
+    spec = {"name": "w", "shape": [3], "dtype": "float32", "quantization": {"dtype": "uint16", "scale": 0.5, "min": -2.0}}
+    assert np.allclose(tfjs._dequantize(q, spec), [-2.0, -1.5, 65535 * 0.5 - 2.0])
+    h = np.array([1.5, -2.25], dtype="<f2")
+    spec16 = {"name": "h", "shape": [2], "dtype": "float32", "quantization": {"dtype": "float16"}}
+    out = tfjs._dequantize(h, spec16)
+    assert out.dtype == np.float32 and np.allclose(out, [1.5, -2.25])
+
+
+def test_graph_info_reads_architecture_multiplier_stride() -> None:
+    expected = {
+        "mobilenet-075-stride16-quant2": (0.75, 16, "quant2"),
+        "mobilenet-075-stride8-quant2": (0.75, 8, "quant2"),
+        "mobilenet-050-stride16-float": (0.5, 16, "float"),
+    }
+    for name, (mult, stride, quant) in expected.items():
+        spec = tfjs.read_model_json(tfjs.find_model_json(MODELS / name))
+        info = tfjs.graph_info(spec)
+        assert (info.architecture, info.multiplier, info.output_stride, info.quantization) == (
+            "MobileNetV1", mult, stride, quant), name
+        assert set(info.output_names) >= {"segments", "part_heatmaps", "heatmaps", "long_offsets"}
+
+
+def test_fix_dilations_rewrites_tfjs_layout() -> None:
+    nodes = [{"name": "a", "op": "DepthwiseConv2dNative", "attr": {"dilations": {"list": {"i": ["2", "2", "1", "1"]}}}},
+             {"name": "b", "op": "Conv2D", "attr": {"dilations": {"list": {"i": ["1", "1", "1", "1"]}}}}]
+    assert tfjs.fix_dilations(nodes) == 1
+    assert nodes[0]["attr"]["dilations"]["list"]["i"] == ["1", "2", "2", "1"]
+
+
+def test_stride8_graph_matches_stride16_on_shared_cells(model) -> None:
+    """Same weights, atrous layers: stride-8 outputs at [::2, ::2] equal stride-16 outputs.
+
+    This only holds if the dilation rewrite is right.
+    """
+    import tensorflow as tf
+
+    s8, _ = tfjs.load_graph_function(MODELS / "mobilenet-075-stride8-quant2")
+    s16, _ = tfjs.load_graph_function(MODELS / "mobilenet-075-stride16-quant2")
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.uniform(-1, 1, (1, 161, 225, 3)).astype(np.float32))
+    a = s8(x)["segments"].numpy()[0, ::2, ::2]
+    b = s16(x)["segments"].numpy()[0]
+    assert a.shape == b.shape
+    assert np.max(np.abs(a - b)) < 1e-3
+
+
+def _copy_variant(tmp_path: Path, name: str = "mobilenet-075-stride16-quant2") -> Path:
+    target = tmp_path / name
+    shutil.copytree(MODELS / name, target)
+    for f in target.iterdir():
+        f.chmod(0o644)
+    return target
+
+
+def test_truncated_shard_is_rejected_with_a_clear_error(tmp_path: Path) -> None:
+    folder = _copy_variant(tmp_path)
+    shard = folder / "group1-shard1of1.bin"
+    shard.write_bytes(shard.read_bytes()[:-1000])
+    with pytest.raises(ModelError, match=r"hold 2597784 bytes but the manifest needs 2598784"):
+        load_model(str(folder))
+
+
+def test_missing_shard_is_rejected(tmp_path: Path) -> None:
+    folder = _copy_variant(tmp_path)
+    (folder / "group1-shard1of1.bin").unlink()
+    with pytest.raises(ModelError, match="missing"):
+        load_model(str(folder))
+
+
+def test_broken_model_json_is_rejected(tmp_path: Path) -> None:
+    folder = _copy_variant(tmp_path)
+    (folder / "model-stride16.json").write_text("{not json")
+    with pytest.raises(ModelError, match="not a readable TF.js model.json"):
+        load_model(str(folder))
+
+
+def test_savedmodel_export_loads_through_hub_with_same_outputs(model, tmp_path: Path) -> None:
+    import cv2
+
+    from guide.model.bodypix import export_saved_model
+
+    export_saved_model(model, str(tmp_path / "sm"))
+    hub_model = load_model(source=ModelSource("savedmodel", str(tmp_path / "sm"), None))
+    assert hub_model.output_stride == 16
+    image = cv2.imread(str(PEOPLE / "tfjs_posenet_frisbee.jpg"))
+    a, b = model.predict(image, 0.5), hub_model.predict(image, 0.5)
+    assert np.allclose(a.segment_logits_input, b.segment_logits_input, atol=1e-3)
+    assert np.allclose(a.heatmaps, b.heatmaps, atol=1e-4)
+
+
+def test_letterbox_keeps_aspect_and_round_trips() -> None:
+    assert valid_input_size(240, 16) == 241 and valid_input_size(241, 16) == 241 and valid_input_size(3, 16) == 33
+    box = letterbox_for(480, 640, 0.5, 16)
+    assert (box.input_height, box.input_width) == (241, 321)
+    tall = letterbox_for(1000, 300, 0.5, 16)  # padded on one axis only, never stretched
+    assert (tall.pad_top == 0) != (tall.pad_left == 0)
+    assert abs(tall.scale_x - tall.scale_y) / tall.scale_y < 0.02
+    x, y = np.array([0.0, 150.0, 299.0]), np.array([0.0, 500.0, 999.0])
+    bx, by = tall.to_image(*tall.to_input(x, y))
+    assert np.allclose(bx, x) and np.allclose(by, y)
+    image = np.zeros((1000, 300, 3), np.uint8)
+    assert prepare_input(image, tall).shape == (tall.input_height, tall.input_width, 3)
+
+
+def test_variant_urls_point_at_official_storage() -> None:
+    v = get_variant("mobilenet-075-stride16-quant2")
+    assert v.url == "https://storage.googleapis.com/tfjs-models/savedmodel/bodypix/mobilenet/quant2/075/model-stride16.json"
+    r = get_variant("resnet50-stride32-float")
+    assert r.url.endswith("/bodypix/resnet50/float/model-stride32.json")
+    json.dumps([v.url, r.url])
