@@ -75,7 +75,7 @@ def read_photo(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     if not path.exists():
         raise ImageError(f"{path}: no such file")
     if path.is_dir():
-        raise ImageError(f"{path}: is a directory, not an image")
+        raise ImageError(f"{path}: is a folder with no photos in it")
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -116,12 +116,16 @@ def read_photo(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
 
 
 def list_images(paths: list[Path], recursive: bool = True) -> list[Path]:
-    """Expand folders into the image files inside them (sorted); files pass through."""
+    """Expand folders into the image files inside them (sorted); files pass through.
+
+    A folder without images stays in the list, so reading it reports the problem.
+    """
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
-            out.extend(sorted(p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+            found = sorted(p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            out.extend(found or [path])
         else:
             out.append(path)
     return out
