@@ -41,35 +41,44 @@ def _local_maxima(scores: np.ndarray, threshold: float) -> np.ndarray:
 
 
 class _Fields:
-    """The decoder's inputs as nested Python lists: scalar look-ups are ~20x faster than numpy's."""
+    """The decoder's inputs, read one grid cell at a time as Python lists.
+
+    Scalar look-ups in lists are far faster than in numpy, and a cell is
+    converted only when the decoder first visits it.
+    """
 
     def __init__(self, scores: np.ndarray, offsets: np.ndarray, fwd: np.ndarray, bwd: np.ndarray, stride: int):
         self.h, self.w, _ = scores.shape
-        self.scores = scores.tolist()
-        self.offsets = offsets.tolist()
-        self.fwd = fwd.tolist()
-        self.bwd = bwd.tolist()
+        self._arrays = (scores, offsets, fwd, bwd)
+        self._cells: dict[tuple[int, int, int], list[float]] = {}
         self.stride = stride
         self.n_edges = fwd.shape[2] // 2
+
+    def _cell(self, which: int, gy: int, gx: int) -> list[float]:
+        key = (which, gy, gx)
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = self._arrays[which][gy, gx].tolist()
+        return cell
 
     def cell(self, x: float, y: float) -> tuple[int, int]:
         s = self.stride
         return min(max(int(round(y / s)), 0), self.h - 1), min(max(int(round(x / s)), 0), self.w - 1)
 
     def offset_point(self, gy: int, gx: int, k: int) -> tuple[float, float]:
-        off = self.offsets[gy][gx]
+        off = self._cell(1, gy, gx)
         return gx * self.stride + off[NUM_KEYPOINTS + k], gy * self.stride + off[k]
 
     def follow_edge(self, edge: int, x: float, y: float, target: int, backward: bool) -> tuple[float, float, float]:
         """Jump along one tree edge with the displacement field, then refine twice with offsets."""
         gy, gx = self.cell(x, y)
-        disp = (self.bwd if backward else self.fwd)[gy][gx]
+        disp = self._cell(3 if backward else 2, gy, gx)
         x, y = x + disp[self.n_edges + edge], y + disp[edge]
         for _ in range(2):
             gy, gx = self.cell(x, y)
             x, y = self.offset_point(gy, gx, target)
         gy, gx = self.cell(x, y)
-        return x, y, self.scores[gy][gx][target]
+        return x, y, self._cell(0, gy, gx)[target]
 
 
 def decode_pose(fields: _Fields, root_score: float, root_y: int, root_x: int, root_k: int) -> np.ndarray:
