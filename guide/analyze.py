@@ -103,28 +103,34 @@ def summary_line(record: dict[str, Any]) -> str:
     )
 
 
-def output_path(folder: Path, photo: Photo, suffix: str) -> Path:
-    """`folder/<stem><suffix>`, refusing to write over the input photo itself."""
+def output_path(folder: Path, photo: Photo, suffix: str, taken: set[Path]) -> Path:
+    """`folder/<stem><suffix>`, refusing paths in `taken` (the run's inputs and earlier outputs).
+
+    The path is added to `taken`, so two photos with the same name in
+    different folders cannot overwrite each other's results.
+    """
     target = folder / f"{photo.path.stem}{suffix}"
-    if target.resolve() == photo.path.resolve():
-        raise GuideError(f"{target}: would overwrite the input photo; choose another folder")
+    resolved = target.resolve()
+    if resolved in taken or resolved == photo.path.resolve():
+        raise GuideError(f"{target}: would overwrite an input photo or an earlier output of this run; choose another folder")
+    taken.add(resolved)
     return target
 
 
-def write_mask(folder: Path, analysis: Analysis) -> Path:
+def write_mask(folder: Path, analysis: Analysis, taken: set[Path]) -> Path:
     """`<stem>.png`: 255 where any person is, 0 elsewhere, the size of the original photo."""
     photo = analysis.photo
     mask = analysis.parse.mask.astype(np.uint8) * 255
     if mask.shape != (photo.original_height, photo.original_width):
         mask = cv2.resize(mask, (photo.original_width, photo.original_height), interpolation=cv2.INTER_NEAREST)
-    target = output_path(folder, photo, ".png")
+    target = output_path(folder, photo, ".png", taken)
     write_image_atomic(target, mask)
     return target
 
 
-def write_annotation(folder: Path, analysis: Analysis) -> Path:
+def write_annotation(folder: Path, analysis: Analysis, taken: set[Path]) -> Path:
     from guide.overlay import annotate
 
-    target = output_path(folder, analysis.photo, "_annotated.jpg")
+    target = output_path(folder, analysis.photo, "_annotated.jpg", taken)
     write_image_atomic(target, annotate(analysis.photo.image, analysis.parse), [cv2.IMWRITE_JPEG_QUALITY, 92])
     return target

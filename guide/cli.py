@@ -85,21 +85,27 @@ def analyze(
             fail(f"{folder} exists and is not a folder", 2)
     bodypix = _load(model)
     failures = 0
-    for path in list_images(images):
+    paths = list_images(images)
+    taken = {p.resolve() for p in paths}  # never write over an input, nor twice to one file
+    for path in paths:
         try:
             photo = read_photo(path)
             analysis = analyze_photo(bodypix, photo, resolution, threshold)
-            record = to_record(analysis, bodypix.name)
-            if masks is not None:
-                write_mask(masks, analysis)
-            if annotate is not None:
-                write_annotation(annotate, analysis)
         except GuideError as exc:
             failures += 1
             typer.echo(f"guide: error: {exc.message}", err=True)
             continue
+        record = to_record(analysis, bodypix.name)
         typer.echo(json.dumps(record) if as_json else summary_line(record))
         sys.stdout.flush()
+        for folder, write in ((masks, write_mask), (annotate, write_annotation)):
+            if folder is None:
+                continue
+            try:
+                write(folder, analysis, taken)
+            except GuideError as exc:
+                failures += 1
+                typer.echo(f"guide: error: {exc.message}", err=True)
     if failures:
         raise typer.Exit(1)
 
@@ -148,13 +154,12 @@ def export_command(
     if directory.exists():
         fail(f"{directory} already exists; choose a new folder", 2)
     bodypix = _load(model)
-    export_saved_model(bodypix, str(directory))
+    try:
+        export_saved_model(bodypix, str(directory))
+    except (OSError, ValueError) as exc:
+        fail(f"cannot write SavedModel to {directory}: {exc}", 1)
     typer.echo(f"wrote {directory} (load it with --model {directory})")
 
 
 def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        typer.echo("guide: interrupted", err=True)
-        sys.exit(130)
+    app()

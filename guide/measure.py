@@ -89,7 +89,7 @@ def _runs_off_bottom(
     else:
         half = max(4, int(0.05 * h))
         x0, x1 = max(0, int(feet[0]) - half), int(feet[0]) + half
-    below = person[int(feet[1]) - 1 :, x0:x1].any(axis=1)
+    below = person[max(0, int(feet[1]) - 1) :, x0:x1].any(axis=1)
     return bool(below.all())
 
 

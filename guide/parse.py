@@ -134,11 +134,24 @@ def _assign_coarse(mask_in: np.ndarray, long_offsets: np.ndarray, poses: list[Po
     step = max(1, stride // 4, round(math.sqrt(mask_in.size / 16_000)))
     if len(poses) <= 1 or step == 1:
         return assign_instances(mask_in, long_offsets, poses, stride)
-    small = mask_in[::step, ::step]
-    scaled = [Pose(np.column_stack([p.keypoints[:, :2] / step, p.keypoints[:, 2]]), p.score) for p in poses]
+    off = step // 2  # sample cell centres so spreading back is unbiased
+    small = mask_in[off::step, off::step]
+    scaled = [
+        Pose(np.column_stack([(p.keypoints[:, :2] - off) / step, p.keypoints[:, 2]]), p.score) for p in poses
+    ]
     labels = assign_instances(small, long_offsets, scaled, stride / step, offset_scale=1.0 / step)
     full = cv2.resize(labels, (mask_in.shape[1], mask_in.shape[0]), interpolation=cv2.INTER_NEAREST)
-    return np.where(mask_in, full, np.int8(-1)).astype(np.int8)
+    full = np.where(mask_in, full, np.int8(-1)).astype(np.int8)
+    # Mask pixels whose coarse sample fell just outside the mask take the nearest person's label.
+    gap = mask_in & (full < 0)
+    if gap.any():
+        kernel = np.ones((2 * step + 1, 2 * step + 1), np.uint8)
+        for i in range(len(poses)):
+            grown = cv2.dilate((full == i).astype(np.uint8), kernel) > 0
+            fill = gap & grown
+            full[fill] = i
+            gap &= ~fill
+    return full
 
 
 def _is_duplicate(weak: Pose, strong: Pose, min_score: float = 0.3) -> bool:

@@ -182,3 +182,44 @@ def test_wrong_options_are_refused() -> None:
 def test_console_script_runs_as_module() -> None:
     result = subprocess.run([sys.executable, "-m", "guide", "--version"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.startswith("guide ")
+
+
+def test_exif_rotated_photo_is_analyzed_upright(tmp_path: Path) -> None:
+    """A phone photo stored sideways with EXIF orientation 6 is measured as displayed."""
+    upright = Image.open(PEOPLE / "tfjs_pose.jpg").convert("RGB")
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what the sensor wrote
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    path = tmp_path / "phone.jpg"
+    stored.save(path, exif=exif, quality=92)
+    rotated = json.loads(run("analyze", str(path), "--json").stdout)
+    plain = json.loads(run("analyze", str(PEOPLE / "tfjs_pose.jpg"), "--json").stdout)
+    assert (rotated["width"], rotated["height"]) == (plain["width"], plain["height"]) == (1000, 667)
+    a, b = rotated["people"][rotated["subject"]], plain["people"][plain["subject"]]
+    assert abs(a["head_top"][1] - b["head_top"][1]) < 15 and abs(a["feet"][1] - b["feet"][1]) < 15
+
+
+def test_folder_argument_is_expanded(tmp_path: Path) -> None:
+    for name in ("tfjs_posenet_frisbee.jpg", "tfjs_posenet_frisbee_2.jpg"):
+        shutil.copy(PEOPLE / name, tmp_path / name)
+    (tmp_path / "notes.txt").write_text("skip me")
+    result = run("analyze", str(tmp_path), "--json")
+    assert result.exit_code == 0
+    assert [Path(json.loads(line)["image"]).name for line in result.stdout.splitlines()] == [
+        "tfjs_posenet_frisbee.jpg", "tfjs_posenet_frisbee_2.jpg"]
+
+
+def test_outputs_never_overwrite_inputs_or_each_other(tmp_path: Path) -> None:
+    """Masks into the photos' own folder: `a.jpg` must not write over the input `a.png`."""
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    shutil.copy(PEOPLE / "tfjs_posenet_frisbee.jpg", src / "a.jpg")
+    png = src / "a.png"
+    cv2.imwrite(str(png), cv2.imread(str(PEOPLE / "tfjs_posenet_frisbee_2.jpg")))
+    before = png.read_bytes()
+    shutil.copy(PEOPLE / "tfjs_posenet_frisbee_2.jpg", src / "sub" / "a.jpg")
+    result = run("analyze", str(src), "--json", "--masks", str(src))
+    assert result.exit_code == 1
+    assert png.read_bytes() == before
+    assert "would overwrite" in result.stderr
+    assert len(result.stdout.splitlines()) == 3  # all three photos still analyzed and reported

@@ -21,6 +21,7 @@ from guide.errors import ModelError
 from guide.model.registry import ModelSource, resolve
 
 NUM_PARTS = 24
+RESNET_MEAN_RGB = (-123.15, -115.90, -103.06)
 NUM_KEYPOINTS = 17
 
 
@@ -154,9 +155,13 @@ class BodyPix:
         self.info = info
         self._graph = graph
 
+        resnet = info.get("architecture") == "ResNet50"
+
         @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
         def _run(image_rgb: tf.Tensor) -> tuple[tf.Tensor, ...]:
-            x = tf.cast(image_rgb, tf.float32)[tf.newaxis] / 127.5 - 1.0
+            x = tf.cast(image_rgb, tf.float32)[tf.newaxis]
+            # MobileNet wants [-1, 1]; ResNet wants 0..255 less the ImageNet mean (as upstream).
+            x = x + tf.constant(RESNET_MEAN_RGB) if resnet else x / 127.5 - 1.0
             out = self._graph(x)
             size = tf.shape(image_rgb)[:2]
             # align_corners: output cell i sits on input pixel i * stride (sizes are k*stride+1).

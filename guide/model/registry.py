@@ -175,7 +175,8 @@ def _fetch(url: str, dest: Path, timeout: float, label: str) -> None:
         while block := response.read(1 << 16):
             out.write(block)
             done += len(block)
-            show(done, total or done)
+            if total:
+                show(done, total)
 
 
 def download(variant: Variant, base_url: str | None = None, timeout: float = 20.0) -> Path:
@@ -185,9 +186,11 @@ def download(variant: Variant, base_url: str | None = None, timeout: float = 20.
     base_url = base_url or os.environ.get("GUIDE_MODEL_URL_BASE") or OFFICIAL_BASE_URL
     url = variant.url.replace(OFFICIAL_BASE_URL, base_url.rstrip("/"))
     target = cache_dir() / variant.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{variant.name}.", dir=target.parent))
+    staging: Path | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{variant.name}.", dir=target.parent))
+        staging.chmod(0o755)
         _fetch(url, staging / variant.model_file, timeout, f"{variant.name} model.json")
         spec = tfjs.read_model_json(staging / variant.model_file)
         folder_url = url.rsplit("/", 1)[0]
@@ -213,7 +216,7 @@ def download(variant: Variant, base_url: str | None = None, timeout: float = 20.
             f"{variant.name}/, or pass --model PATH"
         ) from None
     finally:
-        if staging.exists():
+        if staging is not None and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
 
 

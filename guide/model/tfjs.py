@@ -80,7 +80,12 @@ def expected_shard_bytes(spec: dict[str, Any]) -> int:
 
 
 def shard_paths(spec: dict[str, Any]) -> list[str]:
-    return [p for group in spec["weightsManifest"] for p in group["paths"]]
+    """Shard file names; a manifest naming anything outside its own folder is refused."""
+    paths = [p for group in spec["weightsManifest"] for p in group["paths"]]
+    for p in paths:
+        if not isinstance(p, str) or Path(p).name != p:
+            raise ModelError(f"weight manifest names a shard outside the model folder: {p!r}")
+    return paths
 
 
 def _dequantize(raw: np.ndarray, weight: dict[str, Any]) -> np.ndarray:
@@ -101,6 +106,7 @@ def read_weights(model_dir: Path, spec: dict[str, Any]) -> dict[str, np.ndarray]
     back to back; a shard that is missing, short or long is reported by name.
     """
     weights: dict[str, np.ndarray] = {}
+    shard_paths(spec)  # refuses paths that leave the folder
     for group in spec["weightsManifest"]:
         chunks = []
         for rel in group["paths"]:
@@ -198,10 +204,11 @@ def graph_info(spec: dict[str, Any]) -> GraphInfo:
         if first:
             multiplier = first[3] / 32
 
-    # Every stride-2 convolution or pooling halves the feature map.
+    # Every stride-2 convolution halves the feature map (ResNet's strided shortcut
+    # pools would count twice, so `load_graph_function` confirms with a probe run).
     stride = 1
     for node in nodes:
-        if node["op"] in ("Conv2D", "DepthwiseConv2dNative", "MaxPool", "AvgPool"):
+        if node["op"] in ("Conv2D", "DepthwiseConv2dNative") and "shortcut" not in node["name"]:
             strides = _list_attr(node, "strides") or [1, 1, 1, 1]
             stride *= max(strides[1], strides[2]) if len(strides) == 4 else 1
 
@@ -256,11 +263,16 @@ def load_graph_function(path: Path) -> tuple[Callable[..., Any], GraphInfo]:
     """
     import tensorflow as tf
 
+    from google.protobuf.json_format import ParseError
+
     model_json = find_model_json(path)
     spec = read_model_json(model_json)
-    info = graph_info(spec)
-    weights = read_weights(model_json.parent, spec)
-    graph_def = build_graph_def(spec, weights)
+    try:
+        info = graph_info(spec)
+        weights = read_weights(model_json.parent, spec)
+        graph_def = build_graph_def(spec, weights)
+    except (KeyError, TypeError, ValueError, IndexError, ParseError) as exc:
+        raise ModelError(f"{model_json} is not a BodyPix graph model this loader understands ({exc!r})") from None
 
     def _import() -> None:
         tf.graph_util.import_graph_def(graph_def, name="")
@@ -273,6 +285,11 @@ def load_graph_function(path: Path) -> tuple[Callable[..., Any], GraphInfo]:
             feeds=graph.get_tensor_by_name(info.input_name + ":0"),
             fetches={r: graph.get_tensor_by_name(info.output_names[r] + ":0") for r in roles},
         )
-    except (ValueError, TypeError, tf.errors.OpError) as exc:
+        # The output stride as the graph really computes it: a 65 px input gives 64/stride + 1 cells.
+        probe = pruned(tf.zeros([1, 65, 65, 3]))["segments"]
+        stride = 64 // (int(probe.shape[1]) - 1)
+    except (ValueError, TypeError, ZeroDivisionError, tf.errors.OpError) as exc:
         raise ModelError(f"{model_json} does not import into TensorFlow: {exc}") from None
+    if stride != info.output_stride:
+        info = GraphInfo(info.architecture, info.multiplier, stride, info.quantization, info.input_name, info.output_names)
     return pruned, info
