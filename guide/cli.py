@@ -143,6 +143,106 @@ def models_command(as_json: bool = typer.Option(False, "--json", help="Print JSO
     typer.echo("* default. Missing variants download on first use from the official URL.")
 
 
+@app.command()
+def calibrate(
+    folder: Path = typer.Argument(..., help="Folder of reference photos you like (searched recursively)."),
+    name: str = typer.Option("default", "--name", help="Profile name (one per person photographed, say)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+    sheet: Optional[Path] = typer.Option(None, "--sheet", help="Contact sheet PNG (default: calibration/NAME_sheet.png)."),
+    model: Optional[str] = ModelOption,
+) -> None:
+    """Learn your favourite framing from reference photos and save it as a profile."""
+    from guide import calibration as cal
+    from guide.images import write_image_atomic
+    from guide.overlay import contact_sheet, thumbnail
+
+    try:
+        target = cal.profile_path(name)
+        files = cal.reference_files(folder)
+    except GuideError as exc:
+        fail(exc.message, exc.exit_code)
+    bodypix = _load(model)
+    verdicts: list[cal.Verdict] = []
+    tiles = []
+    with typer.progressbar(length=len(files), label="Reading references", file=sys.stderr) as bar:
+        for verdict, analysis in cal.analyze_references(bodypix, files, folder):
+            verdicts.append(verdict)
+            if analysis is not None:
+                caption = ("ok " if verdict.accepted else "skip: " + (verdict.reason or "")) + " " + Path(verdict.file).name
+                tiles.append((thumbnail(analysis.photo.image, analysis.parse), caption, verdict.accepted))
+            bar.update(1)
+
+    accepted = [v for v in verdicts if v.accepted]
+    profile = cal.build_profile(name, bodypix.name, verdicts, str(folder)) if accepted else None
+    path, replaced = (cal.save_profile(profile) if profile else (None, False))
+    sheet_path = sheet or target.with_name(f"{name}_sheet.png")
+    if tiles:
+        try:
+            write_image_atomic(sheet_path, contact_sheet(tiles))
+        except GuideError as exc:
+            typer.echo(f"guide: warning: {exc.message}", err=True)
+    if as_json:
+        typer.echo(json.dumps({
+            "name": name,
+            "profile": str(path) if path else None,
+            "replaced": replaced,
+            "sheet": str(sheet_path) if tiles else None,
+            "accepted": len(accepted),
+            "photos": len(verdicts),
+            "groups": profile["groups"] if profile else {},
+            "files": [cal.verdict_record(v) for v in verdicts],
+        }, indent=2))
+    else:
+        width = max(len(v.file) for v in verdicts)
+        for v in verdicts:
+            typer.echo(f"  {v.file:<{width}}  {cal.describe(v)}")
+        if profile:
+            typer.echo("\nLearned framing (typical value ± spread, from the accepted photos):")
+            for orientation, measure, typical, spread, n in cal.summary_rows(profile):
+                typer.echo(f"  {orientation:9} {measure:11} {typical:>10} {spread:>9}  (n={n})")
+            verb = "replaced the older profile" if replaced else "saved"
+            typer.echo(f"\n{len(accepted)} of {len(verdicts)} photos used; {verb}: {path}; contact sheet: {sheet_path}")
+    if not accepted:
+        fail(f"no usable reference photo in {folder} ({len(verdicts)} read): no profile saved", 2)
+
+
+profiles_app = typer.Typer(help="List and show saved framing profiles.", invoke_without_command=True)
+app.add_typer(profiles_app, name="profiles")
+
+
+@profiles_app.callback()
+def profiles_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List saved profiles (run `guide profiles show NAME` for one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from guide.calibration import list_profiles, profiles_dir
+
+    rows = list_profiles()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo(f"no profiles in {profiles_dir()} yet: run `guide calibrate DIR`")
+        return
+    for r in rows:
+        if "error" in r:
+            typer.echo(f"  {r['name']:20} unreadable: {r['error']}")
+        else:
+            used = ", ".join(f"{n} {g}" for g, n in r["accepted"].items())
+            typer.echo(f"  {r['name']:20} {r['created']}  {r['photos']} photos ({used} used)  model {r['model']}")
+
+
+@profiles_app.command("show")
+def profiles_show(name: str = typer.Argument(..., help="Profile name.")) -> None:
+    """Print one profile as JSON."""
+    from guide.calibration import load_profile
+
+    try:
+        typer.echo(json.dumps(load_profile(name), indent=2))
+    except GuideError as exc:
+        fail(exc.message, exc.exit_code)
+
+
 @app.command("export")
 def export_command(
     directory: Path = typer.Argument(..., help="Folder to write the SavedModel into (must not exist)."),

@@ -129,3 +129,112 @@ def landmarks(parse: BodyParse, index: int, border: int | None = None) -> Landma
     elif _runs_off_bottom(person, feet, feet_px, h, border):
         cut.append("feet")
     return Landmarks(top, chin, feet, cut, missing)
+
+
+# --- framing: how the subject sits in the frame ------------------------------------
+
+FRAMING_FIELDS = ("head_ratio", "body_fill", "headroom", "footroom", "center_x", "tilt_deg")
+
+
+@dataclass
+class Framing:
+    """The subject's framing, every value normalised so it compares across image sizes.
+
+    Vertical values are fractions of the frame height, `center_x` a fraction of
+    its width, `tilt_deg` degrees (positive: the upper body leans towards the
+    image's right). A value that cannot be measured is None, never 0; each
+    measured value has a confidence in [0, 1] in `confidence`.
+    """
+
+    head_ratio: float | None  # (chin - head_top) / (feet - head_top): low camera, longer legs, smaller ratio
+    body_fill: float | None  # (feet - head_top) / frame height
+    headroom: float | None  # head_top / frame height
+    footroom: float | None  # (frame height - feet) / frame height
+    center_x: float | None  # body's horizontal centre / frame width
+    tilt_deg: float | None  # lean of the body axis from vertical
+    orientation: str  # "portrait", "landscape" or "square"
+    aspect_ratio: float  # width / height
+    confidence: dict[str, float] = field(default_factory=dict)
+
+    def values(self) -> dict[str, float | None]:
+        return {name: getattr(self, name) for name in FRAMING_FIELDS}
+
+
+def orientation_of(width: int, height: int) -> str:
+    if width > height:
+        return "landscape"
+    return "portrait" if height > width else "square"
+
+
+def _keypoint(kp: np.ndarray, name: str, min_score: float = MIN_KEYPOINT_SCORE) -> np.ndarray | None:
+    x, y, s = kp[KEYPOINT_ID[name]]
+    return np.array([x, y, s]) if s >= min_score else None
+
+
+def body_tilt(kp: np.ndarray) -> tuple[float, float] | None:
+    """Lean of the body from vertical in degrees, with a confidence.
+
+    The axis from mid-hip to mid-shoulder when all four keypoints are seen;
+    otherwise the shoulder line's angle from horizontal.
+    """
+    ls, rs = _keypoint(kp, "left_shoulder"), _keypoint(kp, "right_shoulder")
+    lh, rh = _keypoint(kp, "left_hip"), _keypoint(kp, "right_hip")
+    if ls is not None and rs is not None and lh is not None and rh is not None:
+        shoulder, hip = (ls[:2] + rs[:2]) / 2, (lh[:2] + rh[:2]) / 2
+        dx, dy = shoulder[0] - hip[0], hip[1] - shoulder[1]
+        if dy > 0:
+            return float(np.degrees(np.arctan2(dx, dy))), float(min(ls[2], rs[2], lh[2], rh[2]))
+    if ls is not None and rs is not None and abs(ls[0] - rs[0]) > 1e-6:
+        left, right = (ls, rs) if ls[0] < rs[0] else (rs, ls)
+        angle = float(np.degrees(np.arctan2(left[1] - right[1], right[0] - left[0])))
+        return angle, 0.5 * float(min(ls[2], rs[2]))
+    return None
+
+
+def framing(parse: BodyParse, index: int, marks: Landmarks | None = None) -> Framing:
+    """Framing of person `index` (usually the subject) in the parse's frame."""
+    marks = marks or landmarks(parse, index)
+    w, h = parse.width, parse.height
+    person = parse.people[index]
+    base = float(person.score)
+    conf: dict[str, float] = {}
+    top = marks.head_top[1] if marks.head_top and "head" not in marks.cut else None
+    chin = marks.chin[1] if marks.chin else None
+    feet = marks.feet[1] if marks.feet and "feet" not in marks.cut else None
+
+    head_ratio = body_fill = headroom = footroom = None
+    if top is not None:
+        headroom = top / h
+        conf["headroom"] = base
+    if feet is not None:
+        footroom = (h - feet) / h
+        conf["footroom"] = base
+    if top is not None and feet is not None and feet > top:
+        body_fill = (feet - top) / h
+        conf["body_fill"] = base
+        if chin is not None and top < chin < feet:
+            head_ratio = (chin - top) / (feet - top)
+            conf["head_ratio"] = base
+
+    cols = np.flatnonzero(parse.person_mask(index).any(axis=0))
+    center_x = None
+    if cols.size:
+        # Median column of the mask pixels: outstretched arms barely move it.
+        col_counts = parse.person_mask(index).sum(axis=0)
+        cum = np.cumsum(col_counts)
+        center_x = (float(np.searchsorted(cum, cum[-1] / 2)) + 0.5) / w
+        conf["center_x"] = base
+    tilt = body_tilt(person.keypoints)
+    if tilt is not None:
+        conf["tilt_deg"] = tilt[1]
+    return Framing(
+        head_ratio=head_ratio,
+        body_fill=body_fill,
+        headroom=headroom,
+        footroom=footroom,
+        center_x=center_x,
+        tilt_deg=tilt[0] if tilt else None,
+        orientation=orientation_of(w, h),
+        aspect_ratio=w / h,
+        confidence=conf,
+    )

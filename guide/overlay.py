@@ -119,3 +119,36 @@ def annotate(scene: np.ndarray, parse: BodyParse, annotators: Sequence[Annotator
     for annotator in annotators or (PartTint(), Skeleton(), LandmarkLines()):
         scene = annotator.annotate(scene, parse)
     return scene
+
+
+def thumbnail(scene: np.ndarray, parse: BodyParse | None, height: int = 240) -> np.ndarray:
+    """A small copy of `scene` with the subject's landmark lines drawn at thumbnail scale."""
+    scale = height / scene.shape[0]
+    thumb = cv2.resize(scene, (max(1, round(scene.shape[1] * scale)), height), interpolation=cv2.INTER_AREA)
+    if parse is None or parse.subject is None:
+        return thumb
+    marks = landmarks(parse, parse.subject)
+    for label, point in (("head top", marks.head_top), ("chin", marks.chin), ("feet", marks.feet)):
+        if point is not None:
+            y = int(round(min(point[1] * scale, height - 1)))
+            cv2.line(thumb, (0, y), (thumb.shape[1] - 1, y), LINE_COLOURS[label], 2, cv2.LINE_AA)
+    return thumb
+
+
+def contact_sheet(tiles: Sequence[tuple[np.ndarray, str, bool]], columns: int = 5, tile_height: int = 240) -> np.ndarray:
+    """Thumbnails in a grid, each captioned; accepted ones framed green, skipped ones red."""
+    if not tiles:
+        return np.full((tile_height, tile_height, 3), 32, np.uint8)
+    width = max(t[0].shape[1] for t in tiles)
+    cell_w, cell_h = min(width, int(tile_height * 1.6)) + 8, tile_height + 34
+    rows = (len(tiles) + columns - 1) // columns
+    sheet = np.full((rows * cell_h, min(columns, len(tiles)) * cell_w, 3), 32, np.uint8)
+    for i, (thumb, caption, ok) in enumerate(tiles):
+        r, c = divmod(i, columns)
+        y, x = r * cell_h + 4, c * cell_w + 4
+        th = thumb[:, : cell_w - 8]
+        sheet[y : y + th.shape[0], x : x + th.shape[1]] = th
+        colour = (60, 200, 60) if ok else (60, 60, 230)
+        cv2.rectangle(sheet, (x - 2, y - 2), (x + th.shape[1] + 1, y + th.shape[0] + 1), colour, 2)
+        draw_label(sheet, caption[:40], (x, y + tile_height + 22), colour, 0.45)
+    return sheet
