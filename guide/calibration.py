@@ -54,7 +54,7 @@ MIN_BODY_FILL = 0.25  # subject height as a fraction of the frame height
 MIN_THIGH_DROP = 0.45  # thigh's vertical drop over the shin's, for an upright leg
 MAX_HEAD_RATIO = 0.4  # standing adults are 0.1-0.25 (children up to ~0.3)
 MIN_SCORE = 0.3  # pose confidence
-CALIBRATION_MAX_PIXELS = 2_000_000  # decode references at about 2 MP: the model sees ~800 px
+CALIBRATION_MAX_PIXELS = 1_000_000  # decode references at <= 1 MP (JPEG draft mode): the model sees ~800 px
 
 
 @dataclass
