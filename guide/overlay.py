@@ -152,3 +152,122 @@ def contact_sheet(tiles: Sequence[tuple[np.ndarray, str, bool]], columns: int = 
         cv2.rectangle(sheet, (x - 2, y - 2), (x + th.shape[1] + 1, y + th.shape[0] + 1), colour, 2)
         draw_label(sheet, caption[:40], (x, y + tile_height + 22), colour, 0.45)
     return sheet
+
+
+# --- live guidance ------------------------------------------------------------------
+
+# Arrow direction on screen for each action (dx, dy); None: drawn another way.
+_ARROWS = {
+    "aim_up": (0, -1), "aim_down": (0, 1), "aim_left": (-1, 0), "aim_right": (1, 0),
+    "raise_camera": (0, -1), "lower_camera": (0, 1),
+}  # fmt: skip
+GOOD = (60, 220, 60)
+BAD = (40, 170, 255)
+
+
+class MaskTint:
+    """The person's outline tinted, blended over time so it does not flicker."""
+
+    def __init__(self, colour: tuple[int, int, int] = (255, 160, 40), opacity: float = 0.35, memory: float = 0.3) -> None:
+        self.colour, self.opacity, self.memory = colour, opacity, memory
+        self._alpha: np.ndarray | None = None
+
+    def update(self, mask: np.ndarray | None, shape: tuple[int, int]) -> None:
+        current = np.zeros(shape, np.float32) if mask is None else mask.astype(np.float32)
+        if self._alpha is None or self._alpha.shape != current.shape:
+            self._alpha = current
+        else:
+            cv2.addWeighted(self._alpha, self.memory, current, 1 - self.memory, 0, dst=self._alpha)
+
+    def annotate(self, scene: np.ndarray) -> np.ndarray:
+        if self._alpha is None or self._alpha.shape != scene.shape[:2]:
+            return scene
+        a = (self._alpha * self.opacity)[:, :, None]
+        return (scene * (1 - a) + np.array(self.colour, np.float32) * a).astype(np.uint8)
+
+
+def _arrow(img: np.ndarray, centre: tuple[int, int], direction: tuple[int, int], length: int, colour: tuple[int, int, int]) -> None:
+    dx, dy = direction
+    start = (centre[0] - dx * length // 2, centre[1] - dy * length // 2)
+    end = (centre[0] + dx * length // 2, centre[1] + dy * length // 2)
+    cv2.arrowedLine(img, start, end, (0, 0, 0), max(6, length // 6) + 4, cv2.LINE_AA, tipLength=0.4)
+    cv2.arrowedLine(img, start, end, colour, max(6, length // 6), cv2.LINE_AA, tipLength=0.4)
+
+
+def _step_glyph(img: np.ndarray, centre: tuple[int, int], size: int, outward: bool, colour: tuple[int, int, int]) -> None:
+    """Four arrows pointing out (step back: make the person smaller) or in (step closer)."""
+    for direction in ((1, 1), (-1, 1), (1, -1), (-1, -1)):
+        far = (centre[0] + direction[0] * size, centre[1] + direction[1] * size)
+        near = (centre[0] + direction[0] * size // 3, centre[1] + direction[1] * size // 3)
+        a, b = (near, far) if outward else (far, near)
+        cv2.arrowedLine(img, a, b, (0, 0, 0), max(4, size // 8) + 3, cv2.LINE_AA, tipLength=0.45)
+        cv2.arrowedLine(img, a, b, colour, max(4, size // 8), cv2.LINE_AA, tipLength=0.45)
+
+
+def draw_guidance(scene: np.ndarray, guidance, fps: float | None = None, show_help: bool = False) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Target box, crop, the one or two most important instructions with arrows, score and fps."""
+    out = scene.copy()
+    h, w = out.shape[:2]
+    unit = max(0.6, min(h, w) / 480)
+    advice = list(getattr(guidance, "advice", []) or [])
+    holding = bool(advice) and advice[0].action == "hold"
+    colour = GOOD if holding else BAD
+    crop = getattr(guidance, "crop", None)
+    if crop is not None:
+        x0, y0, x1, y1 = (int(round(v)) for v in crop)
+        shade = out.copy()
+        shade[:, :x0] = shade[:, :x0] // 3
+        shade[:, x1:] = shade[:, x1:] // 3
+        shade[:y0] = shade[:y0] // 3
+        shade[y1:] = shade[y1:] // 3
+        out = shade
+        cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), (220, 220, 220), 1, cv2.LINE_AA)
+    box = getattr(guidance, "target_box", None)
+    if box is not None:
+        x0, y0, x1, y1 = (int(round(v)) for v in box)
+        cv2.rectangle(out, (x0, y0), (x1, y1), (0, 0, 0), max(3, round(4 * unit)), cv2.LINE_AA)
+        cv2.rectangle(out, (x0, y0), (x1, y1), colour, max(2, round(2.5 * unit)), cv2.LINE_AA)
+    message = getattr(guidance, "message", None)
+    lines = [message] if message else [a.text for a in advice[:2]]
+    y = int(46 * unit)
+    for i, text in enumerate(lines):
+        scale = (1.3 if i == 0 else 0.9) * unit
+        size = int(38 * unit) if i == 0 else int(26 * unit)
+        x = int(16 * unit)
+        if i < len(advice) and not message:
+            action = advice[i].action
+            centre = (x + size // 2, y - size // 3)
+            if action in _ARROWS:
+                _arrow(out, centre, _ARROWS[action], size, colour)
+            elif action in ("step_back", "step_closer"):
+                _step_glyph(out, centre, size // 2, action == "step_back", colour)
+            elif action == "level_camera":
+                cv2.ellipse(out, centre, (size // 2, size // 2), 0, 200, 340, colour, max(3, size // 8), cv2.LINE_AA)
+            elif action == "hold":
+                cv2.circle(out, centre, size // 2, colour, -1, cv2.LINE_AA)
+            x += size + int(12 * unit)
+        draw_label(out, text, (x, y), colour if i == 0 else (235, 235, 235), scale)
+        y += int(48 * unit)
+    score = getattr(guidance, "score", None)
+    status = f"match {score:3d}" if score is not None and not message else ""
+    if fps is not None:
+        status += f"   {fps:4.1f} fps"
+    draw_label(out, status.strip(), (int(16 * unit), h - int(16 * unit)), (235, 235, 235), 0.7 * unit)
+    if show_help:
+        for i, text in enumerate(("SPACE capture", "Q / ESC quit", "M mask tint", "H help")):
+            draw_label(out, text, (int(16 * unit), h - int((50 + 26 * (3 - i)) * unit)), (235, 235, 235), 0.6 * unit)
+    return out
+
+
+def paste_thumbnail(scene: np.ndarray, thumb: np.ndarray, label: str = "saved") -> np.ndarray:
+    """A small picture of the last capture in the bottom-right corner."""
+    out = scene.copy()
+    h, w = out.shape[:2]
+    th = max(40, h // 4)
+    small = cv2.resize(thumb, (max(1, round(thumb.shape[1] * th / thumb.shape[0])), th), interpolation=cv2.INTER_AREA)
+    small = small[:, : w // 2]
+    y0, x0 = h - th - 10, w - small.shape[1] - 10
+    out[y0 : y0 + th, x0 : x0 + small.shape[1]] = small
+    cv2.rectangle(out, (x0 - 2, y0 - 2), (x0 + small.shape[1] + 1, y0 + th + 1), GOOD, 2)
+    draw_label(out, label, (x0, y0 - 8), GOOD, 0.6)
+    return out

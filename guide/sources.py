@@ -1,0 +1,226 @@
+"""Frames from a camera, a video file or a folder of images, behind one small interface.
+
+A source yields `Frame`s (BGR uint8 images with a timestamp). A camera is read
+by a background thread that keeps only the newest frame, so a slow consumer
+never falls behind the live picture; files are read in order, every frame, so a
+run over a clip is repeatable.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+
+import cv2
+import numpy as np
+
+from guide.errors import GuideError
+from guide.images import list_images, read_photo
+from guide.model.quiet import quiet_stderr
+
+
+@dataclass
+class Frame:
+    image: np.ndarray  # BGR uint8
+    index: int  # 0, 1, 2 ... in delivery order
+    t: float  # seconds since the source started (video: the frame's timestamp)
+
+
+class FrameSource(Protocol):
+    fps: float
+
+    def frames(self) -> Iterator[Frame]: ...
+
+    def close(self) -> None: ...
+
+
+class VideoFileSource:
+    """Every frame of a video file, in order."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise GuideError(f"{path}: no such video file", exit_code=2)
+        self.path = path
+        with quiet_stderr():  # FFmpeg prints its own complaints about broken files
+            self._cap = cv2.VideoCapture(str(path))
+            ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        if not ok or first is None:
+            self._cap.release()
+            raise GuideError(f"{path}: cannot decode this video", exit_code=2)
+        self._first: np.ndarray | None = first
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0) or 30.0
+
+    def frames(self) -> Iterator[Frame]:
+        index = 0
+        while True:
+            if self._first is not None:
+                image, self._first = self._first, None
+            else:
+                ok, image = self._cap.read()
+                if not ok or image is None:
+                    return
+            yield Frame(image, index, index / self.fps)
+            index += 1
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class ImageFolderSource:
+    """The photos of a folder, in name order, as frames (unreadable ones skipped)."""
+
+    def __init__(self, folder: Path, fps: float = 5.0) -> None:
+        self.files = [p for p in list_images([folder]) if p.is_file()]
+        if not self.files:
+            raise GuideError(f"{folder}: holds no images", exit_code=2)
+        self.fps = fps
+
+    def frames(self) -> Iterator[Frame]:
+        for index, path in enumerate(self.files):
+            try:
+                yield Frame(read_photo(path).image, index, index / self.fps)
+            except GuideError:
+                continue
+
+    def close(self) -> None:
+        pass
+
+
+class CameraSource:
+    """A camera read on a thread that keeps only the newest frame.
+
+    A camera that stops delivering is re-opened a few times before giving up
+    with a clear error, so an unplugged webcam never hangs the loop. Given a
+    video file path instead of an index it plays the file in real time through
+    this same path (`guide live --source clip.mp4 --realtime`), which is how the
+    camera loop is tested without a camera; the file's end ends the stream.
+    """
+
+    def __init__(
+        self,
+        index: int | str,
+        width: int | None = None,
+        height: int | None = None,
+        fps: float | None = None,
+        mirror: bool = False,
+        retries: int = 3,
+        timeout: float = 5.0,
+    ) -> None:
+        self.index, self.mirror, self.retries, self.timeout = index, mirror, retries, timeout
+        self.is_file = isinstance(index, str)
+        self._settings = (width, height, fps)
+        self._cap = self._open()
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0) or 30.0
+        self._ended = False
+        self._latest: tuple[np.ndarray, float] | None = None
+        self._count = 0
+        self._error: str | None = None
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._start = time.monotonic()
+        self._thread = threading.Thread(target=self._reader, name="camera", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> cv2.VideoCapture:
+        with quiet_stderr():
+            cap = cv2.VideoCapture(self.index)
+        if not cap.isOpened():
+            cap.release()
+            if self.is_file:
+                raise GuideError(f"{self.index}: cannot decode this video", 2)
+            raise GuideError(f"cannot open camera {self.index} (is it connected, and not used by another program?)", 2)
+        width, height, fps = self._settings
+        if width:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        if height:
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        if fps:
+            cap.set(cv2.CAP_PROP_FPS, fps)
+        return cap
+
+    def _reader(self) -> None:
+        failures = 0
+        next_due = time.monotonic()
+        while not self._stop.is_set():
+            if self.is_file:  # play at the file's own frame rate, like a camera would deliver it
+                next_due += 1.0 / self.fps
+                time.sleep(max(0.0, next_due - time.monotonic()))
+            ok, image = self._cap.read()
+            if (not ok or image is None) and self.is_file:
+                with self._cond:
+                    self._ended = True
+                    self._cond.notify_all()
+                return
+            if not ok or image is None:
+                failures += 1
+                if failures > self.retries:
+                    with self._cond:
+                        self._error = f"camera {self.index} stopped delivering frames"
+                        self._cond.notify_all()
+                    return
+                time.sleep(0.2 * failures)
+                try:
+                    self._cap.release()
+                    self._cap = self._open()
+                except GuideError:
+                    continue
+                continue
+            failures = 0
+            if self.mirror:
+                image = cv2.flip(image, 1)
+            with self._cond:
+                self._latest = (image, time.monotonic() - self._start)
+                self._count += 1
+                self._cond.notify_all()
+
+    def frames(self) -> Iterator[Frame]:
+        seen = 0
+        while not self._stop.is_set():
+            with self._cond:
+                deadline = time.monotonic() + self.timeout
+                while self._count == seen and self._error is None and not self._ended:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise GuideError(f"camera {self.index} delivered no frame for {self.timeout:.0f} s")
+                    self._cond.wait(left)
+                if self._error is not None and self._count == seen:
+                    raise GuideError(self._error)
+                if self._ended and self._count == seen:
+                    return
+                seen = self._count
+                assert self._latest is not None
+                image, t = self._latest
+            yield Frame(image, seen - 1, t)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._cap.release()
+
+
+def open_source(
+    camera: int | None = None,
+    source: Path | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+    mirror: bool = False,
+    realtime: bool = False,
+) -> FrameSource:
+    """A camera index, a video file or an image folder, as the CLI options say.
+
+    With `realtime` a video file goes through the camera's path: played at its
+    frame rate on a reader thread that keeps only the newest frame.
+    """
+    if source is not None:
+        if source.is_dir():
+            return ImageFolderSource(source)
+        if not source.is_file():
+            raise GuideError(f"{source}: no such video file", exit_code=2)
+        if realtime:
+            return CameraSource(str(source), mirror=mirror)
+        return VideoFileSource(source)
+    return CameraSource(camera or 0, width, height, fps, mirror)

@@ -1,0 +1,425 @@
+"""The live guidance engine: advice per measurement and its priority, crops, smoothing,
+hysteresis, and the direction of the advice on a real photo moved around in the frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from guide import calibration as cal
+from guide.analyze import analyze_photo
+from guide.guidance import (
+    HOLD,
+    NO_ONE,
+    TOL_FLOOR,
+    Advice,
+    Guidance,
+    advise,
+    builtin_target,
+    crop_for,
+    framing_in_crop,
+    reframe,
+    target_from_profile,
+)
+from guide.images import Photo, read_photo
+from guide.measure import Framing, Landmarks, framing, orientation_of
+from guide.smoothing import AdviceStabilizer, FramingSmoother, OneEuroFilter
+
+from conftest import PEOPLE
+
+W, H = 800, 1000  # synthetic portrait frame
+
+
+def scene(
+    top: float | None = 200.0,
+    feet: float | None = 800.0,
+    cx: float = 0.5,
+    ratio: float = 0.17,
+    tilt: float | None = 0.0,
+    cut: tuple[str, ...] = (),
+    w: int = W,
+    h: int = H,
+) -> tuple[Framing, Landmarks]:
+    """A person's Framing and Landmarks as guide.measure would report them (pixel edges)."""
+    top_px = 0.0 if "head" in cut else top
+    feet_px = float(h) if "feet" in cut else feet
+    chin = None
+    if top_px is not None and feet_px is not None:
+        chin = top_px + ratio * (feet_px - top_px)
+    marks = Landmarks(
+        None if top_px is None else (cx * w, top_px),
+        None if chin is None else (cx * w, chin),
+        None if feet_px is None else (cx * w, feet_px),
+        list(cut),
+        [p for p, v in (("head", top), ("feet", feet)) if v is None and p not in cut],
+    )
+    t = top_px if "head" not in cut else None
+    f = feet_px if "feet" not in cut else None
+    whole = t is not None and f is not None
+    fr = Framing(
+        head_ratio=ratio if whole else None,
+        body_fill=(f - t) / h if whole else None,
+        headroom=None if t is None else t / h,
+        footroom=None if f is None else (h - f) / h,
+        center_x=cx,
+        tilt_deg=tilt,
+        orientation=orientation_of(w, h),
+        aspect_ratio=w / h,
+    )
+    return fr, marks
+
+
+def profile_of(*framings: Framing, name: str = "test") -> dict:
+    verdicts = [cal.Verdict(f"{i}.jpg", True, None, fr) for i, fr in enumerate(framings)]
+    return cal.build_profile(name, "model", verdicts, "refs")
+
+
+@pytest.fixture(scope="module")
+def target():  # type: ignore[no-untyped-def]
+    """A one-photo profile: head top at 20%, feet at 80% of the height, centred, level."""
+    return target_from_profile(profile_of(scene()[0]), "portrait")
+
+
+def first(g: Guidance) -> str:
+    return g.advice[0].action
+
+
+# --- one action per measurement, and their order -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, action",
+    [
+        ({}, "hold"),
+        ({"top": 150, "feet": 850}, "step_back"),  # 70% of the height instead of 60%
+        ({"top": 250, "feet": 750}, "step_closer"),
+        ({"top": 100, "feet": 700}, "aim_up"),  # subject high in the frame: move it down
+        ({"top": 300, "feet": 900}, "aim_down"),
+        ({"cx": 0.6}, "aim_right"),  # subject right of where wanted: move it left
+        ({"cx": 0.4}, "aim_left"),
+        ({"ratio": 0.13}, "raise_camera"),  # legs look long: the camera is low
+        ({"ratio": 0.21}, "lower_camera"),
+        ({"tilt": 9.0}, "level_camera"),
+        ({"tilt": -9.0}, "level_camera"),
+    ],
+)
+def test_each_measurement_gives_its_action(target, kwargs, action) -> None:  # type: ignore[no-untyped-def]
+    g = advise(*scene(**kwargs), target, W, H)
+    assert first(g) == action, g
+    assert g.message is None
+    if action == "hold":
+        assert g.advice == [HOLD] and g.score >= 85
+    else:
+        assert len(g.advice) == 1 and g.advice[0].amount > 0 and g.score < 85
+        assert isinstance(g.advice[0], Advice) and g.advice[0].text
+
+
+def test_small_changes_within_tolerance_hold(target) -> None:  # type: ignore[no-untyped-def]
+    g = advise(*scene(top=185, feet=800, cx=0.53, ratio=0.185, tilt=4.0), target, W, H)
+    assert g.advice == [HOLD]
+
+
+def test_amounts_are_in_the_measurements_units(target) -> None:  # type: ignore[no-untyped-def]
+    assert advise(*scene(cx=0.62), target, W, H).advice[0].amount == pytest.approx(0.12)
+    assert advise(*scene(top=300, feet=900), target, W, H).advice[0].amount == pytest.approx(0.1)
+    assert advise(*scene(tilt=-12.0), target, W, H).advice[0].amount == pytest.approx(12.0)
+
+
+def test_priority_whole_body_then_size_vertical_horizontal_height_level(target) -> None:  # type: ignore[no-untyped-def]
+    wrong = dict(top=350, feet=850, cx=0.65, ratio=0.12, tilt=12.0)  # small, low, right, low camera, rolled
+    fixed = dict(top=200, feet=800, cx=0.5, ratio=0.17, tilt=0.0)
+    g = advise(*scene(**wrong, cut=("feet",)), target, W, H)
+    assert first(g) in ("step_back", "aim_down") and g.score <= 25  # nothing cut comes first
+    order = ["step_closer", "aim_down", "aim_right", "raise_camera", "level_camera"]
+    for i, name in enumerate(["size", "vertical", "cx", "ratio", "tilt"]):
+        g = advise(*scene(**wrong), target, W, H)
+        assert [a.action for a in g.advice] == order[i : i + 3], (name, g.advice)
+        # fix this problem, keep the others
+        if name == "size":
+            wrong["top"], wrong["feet"] = 400, 1000  # right size (60%), still low
+        elif name == "vertical":
+            wrong["top"], wrong["feet"] = 200, 800
+        else:
+            wrong[name] = fixed[name]
+    assert advise(*scene(**wrong), target, W, H).advice == [HOLD]
+
+
+@pytest.mark.parametrize(
+    "kwargs, action",
+    [
+        ({"top": 500, "feet": None, "cut": ("feet",)}, "aim_down"),  # feet cut, plenty of headroom
+        ({"top": 20, "feet": None, "cut": ("feet",)}, "step_back"),  # feet cut, no room above
+        ({"top": 500, "feet": None, "ratio": 0.25, "cut": ("feet",)}, "step_back"),  # big head: body too big
+        ({"top": None, "feet": 700, "cut": ("head",)}, "step_back"),  # 70% visible already: too big
+        ({"top": None, "feet": 550, "cut": ("head",)}, "aim_up"),  # head cut, plenty of room below
+        ({"top": None, "feet": 980, "cut": ("head",)}, "step_back"),  # head cut, feet at the bottom
+        ({"top": None, "feet": None, "cut": ("head", "feet")}, "step_back"),
+    ],
+)
+def test_cut_body_steps_back_or_aims_at_room(target, kwargs, action) -> None:  # type: ignore[no-untyped-def]
+    fr, marks = scene(**kwargs)
+    if "feet" in kwargs.get("cut", ()) and kwargs.get("top") is not None:
+        top = kwargs["top"]  # chin from the head size implied by `ratio` on a 600 px body
+        marks.chin = (W / 2, top + kwargs.get("ratio", 0.17) * 600)
+    g = advise(fr, marks, target, W, H)
+    assert first(g) == action, g
+    assert g.score <= 25 and g.advice[0].amount > 0
+
+
+def test_unseen_feet_never_hold(target) -> None:  # type: ignore[no-untyped-def]
+    g = advise(*scene(feet=None), target, W, H)
+    assert g.message == "can't see the feet" and all(a.action != "hold" for a in g.advice)
+    assert g.score <= 50
+
+
+def test_no_one_in_frame(target) -> None:  # type: ignore[no-untyped-def]
+    g = advise(None, None, target, W, H)
+    assert g.message == NO_ONE and g.advice == [] and g.score == 0 and g.target_box is None
+
+
+def test_target_box_is_where_the_person_should_stand(target) -> None:  # type: ignore[no-untyped-def]
+    g = advise(*scene(top=300, feet=900, cx=0.7), target, W, H, body_width_px=150)
+    x0, y0, x1, y1 = g.target_box
+    assert (y0, y1) == (200, 800)  # the profile's head top and feet
+    assert (x0 + x1) / 2 == pytest.approx(400, abs=1)
+    assert x1 - x0 == pytest.approx(150, abs=1)  # same width-to-height as the person now
+
+
+# --- targets and tolerances -----------------------------------------------------------------
+
+
+def test_tolerances_come_from_the_profile_spread() -> None:
+    framings = [scene(top=t, feet=800)[0] for t in (150, 180, 200, 220, 250)]
+    target = target_from_profile(profile_of(*framings), "portrait")
+    fills = [f.body_fill for f in framings]
+    mad = cal.robust_stats(fills)["mad"]
+    assert target.values["body_fill"] == pytest.approx((0.6, 1.5 * mad), abs=1e-4)
+    assert target.values["footroom"][1] == TOL_FLOOR["footroom"]  # no spread: the floor
+    assert target.values["tilt_deg"] == (0.0, TOL_FLOOR["tilt_deg"])
+    assert target.source == "profile test" and not target.needs_crop
+
+
+def test_builtin_rules_accept_thirds_and_centre() -> None:
+    target = builtin_target("portrait", 0.75)
+    assert target.source == "built-in" and "head_ratio" not in target.values
+    base = dict(top=100, feet=940)  # headroom 0.10, footroom 0.06
+    for cx in (1 / 3, 0.5, 2 / 3, 0.31, 0.69):
+        assert advise(*scene(cx=cx, **base), target, W, H).advice == [HOLD], cx
+    assert first(advise(*scene(cx=0.42, **base), target, W, H)) == "aim_left"
+    assert first(advise(*scene(cx=0.9, **base), target, W, H)) == "aim_right"
+    assert first(advise(*scene(top=200, feet=800), target, W, H)) == "step_closer"
+    landscape = builtin_target("landscape", 16 / 9)
+    assert crop_for(landscape, 1280, 720) is None
+
+
+def test_other_orientation_guides_towards_a_crop_of_the_profiles_aspect(target) -> None:  # type: ignore[no-untyped-def]
+    profile = profile_of(scene()[0])  # portrait only, 4:5
+    t = target_from_profile(profile, "landscape")
+    assert t.orientation == "portrait" and t.needs_crop and t.aspect_ratio == pytest.approx(0.8)
+    fw, fh = 1280, 720
+    crop = crop_for(t, fw, fh)
+    assert crop == (352, 0, 928, 720)  # 576 x 720 = 4:5, centred, full height
+    assert crop_for(t, 720, 1280) is None
+    # The person as the profile wants, inside the crop: hold; the box is in frame pixels.
+    fr, marks = scene(top=144, feet=576, cx=0.5, w=fw, h=fh)
+    g = advise(fr, marks, t, fw, fh)
+    assert g.advice == [HOLD] and g.crop == crop
+    x0, y0, x1, y1 = g.target_box
+    assert crop[0] < x0 < x1 < crop[2] and (y0, y1) == (144, 576)
+    # At 0.4 of the frame the person is left of the crop's centre: aim left.
+    assert first(advise(*scene(top=144, feet=576, cx=0.4, w=fw, h=fh), t, fw, fh)) == "aim_left"
+    fr, marks = scene(top=144, feet=576, cx=0.4, w=fw, h=fh)
+    inside = reframe(fr, crop, fw, fh)
+    assert inside.center_x == pytest.approx((0.4 * fw - 352) / 576)
+    assert inside.orientation == "portrait" and inside.body_fill == pytest.approx(0.6)
+    # The same from landmarks, as the live loop does; advise takes either without cropping twice.
+    from_marks = framing_in_crop(marks, 0.4 * fw, fr.tilt_deg, crop, (fw, fh))
+    for name in ("head_ratio", "body_fill", "headroom", "footroom", "center_x", "tilt_deg"):
+        assert getattr(from_marks, name) == pytest.approx(getattr(inside, name)), name
+    assert advise(from_marks, marks, t, fw, fh).advice == advise(fr, marks, t, fw, fh).advice
+    # A square frame: the 4:5 crop takes its full height.
+    tall = crop_for(t, 1000, 1000)
+    assert tall == (100, 0, 900, 1000)
+
+
+def test_crop_cutting_the_head_counts_as_cut() -> None:
+    profile = profile_of(scene(w=1280, h=720, top=72, feet=648)[0])  # landscape, 16:9
+    t = target_from_profile(profile, "portrait")
+    fw, fh = 720, 1280
+    crop = crop_for(t, fw, fh)
+    assert crop == (0, 437, 720, 842)  # 720 x 405, centred
+    fr, marks = scene(top=300, feet=800, w=fw, h=fh)
+    g = advise(fr, marks, t, fw, fh)
+    assert first(g) in ("aim_up", "step_back") and g.score <= 25
+    in_crop = framing_in_crop(marks, fr.center_x * fw, fr.tilt_deg, crop, (fw, fh))
+    assert in_crop.headroom < 0 and advise(in_crop, marks, t, fw, fh).advice == g.advice
+
+
+# --- smoothing and hysteresis -----------------------------------------------------------------
+
+
+def test_one_euro_reduces_noise_and_follows_steps() -> None:
+    rng = np.random.default_rng(0)
+    f = OneEuroFilter(min_cutoff=0.8, beta=3.0)
+    times = np.arange(90) / 30.0
+    noisy = 0.4 + rng.normal(0, 0.01, times.size)
+    out = np.array([f(float(x), float(t)) for x, t in zip(noisy, times)])
+    assert out[30:].std() < 0.5 * noisy[30:].std()
+    f.reset()
+    step = [f(0.3 if t < 1.0 else 0.6, float(t)) for t in np.arange(60) / 30.0]
+    assert step[29] == pytest.approx(0.3) and abs(step[-1] - 0.6) < 0.01  # settled within a second
+    assert f(0.9, 59 / 30) == step[-1]  # a repeated timestamp changes nothing
+
+
+def test_framing_smoother_smooths_every_field_and_resets_on_missing() -> None:
+    rng = np.random.default_rng(1)
+    s = FramingSmoother()
+    ins, outs = [], []
+    for i in range(90):
+        fr, _ = scene(top=200 + rng.normal(0, 8), feet=800 + rng.normal(0, 8), cx=0.5 + rng.normal(0, 0.01),
+                      ratio=0.17 + rng.normal(0, 0.01), tilt=rng.normal(0, 2))
+        ins.append(fr)
+        outs.append(s.update(fr, i / 30))
+    for name in ("head_ratio", "body_fill", "headroom", "footroom", "center_x", "tilt_deg"):
+        raw, smooth = (np.std([getattr(f, name) for f in seq[30:]]) for seq in (ins, outs))
+        assert smooth < 0.6 * raw, name
+    assert outs[-1].confidence == ins[-1].confidence and outs[-1].orientation == "portrait"
+    cut, _ = scene(feet=None, cut=("feet",))
+    out = s.update(cut, 2.0)
+    assert out.footroom is None and out.body_fill is None and out.headroom is not None
+    back, _ = scene(top=200, feet=900)
+    assert s.update(back, 2.05).footroom == pytest.approx(0.1)  # restarted, not blended with the old value
+    assert s.update(None, 2.1) is None
+
+
+def _g(action: str, score: int) -> Guidance:
+    return Guidance(score, [HOLD] if action == "hold" else [Advice(action, 0.1, action)], None, None)
+
+
+def test_stabilizer_does_not_flicker_and_follows_a_lasting_change() -> None:
+    st = AdviceStabilizer(min_frames=4, min_seconds=0.5)
+    shown = [first(st.update(_g("step_back" if i % 2 else "aim_left", 50), i / 30)) for i in range(40)]
+    assert set(shown) == {"aim_left"}
+    shown = [first(st.update(_g("aim_up", 50), 2 + i / 30)) for i in range(6)]
+    assert shown == ["aim_left"] * 3 + ["aim_up"] * 3
+    # low frame rate: two frames half a second apart are enough
+    st2 = AdviceStabilizer(min_frames=4, min_seconds=0.5)
+    st2.update(_g("aim_left", 50), 0.0)
+    assert first(st2.update(_g("aim_up", 50), 1.0)) == "aim_left"
+    assert first(st2.update(_g("aim_up", 50), 1.6)) == "aim_up"
+
+
+def test_hold_is_entered_high_and_left_low() -> None:
+    st = AdviceStabilizer(min_frames=3, hold_enter=80, hold_exit=65)
+    st.update(_g("step_back", 40), 0.0)
+    for i in range(3):
+        g = st.update(_g("hold", 88), 0.1 + i / 30)
+    assert first(g) == "hold"
+    # just out of tolerance, back and forth: still hold
+    for i in range(20):
+        g = st.update(_g("aim_left" if i % 2 else "hold", 75 if i % 2 else 86), 1 + i / 30)
+        assert first(g) == "hold" and g.advice == [HOLD]
+    # really off for a while: leaves hold
+    shown = [first(st.update(_g("aim_left", 50), 2 + i / 30)) for i in range(4)]
+    assert shown[0] == "hold" and shown[-1] == "aim_left"
+
+
+def test_no_one_is_said_after_a_few_frames_and_advice_returns_at_once() -> None:
+    st = AdviceStabilizer(absent_frames=3)
+    gone = Guidance(0, [], None, None, NO_ONE)
+    st.update(_g("aim_left", 50), 0.0)
+    assert first(st.update(gone, 0.03)) == "aim_left"  # a one-frame dropout
+    st.update(gone, 0.06)
+    g = st.update(gone, 0.1)
+    assert g.message == NO_ONE and g.advice == []
+    assert first(st.update(_g("step_closer", 40), 0.13)) == "step_closer"
+    assert st.update(gone, 0.2).message != NO_ONE
+
+
+# --- real photo: move the person around the frame, the advice points back --------------------
+
+REFERENCE = "mmpose_S7_Greeting.55011271_000396.jpg"  # man standing far, lots of room around him
+
+
+def _measure(model, image):  # type: ignore[no-untyped-def]
+    h, w = image.shape[:2]
+    result = analyze_photo(model, Photo(Path("frame.png"), image, w, h, 1.0))
+    s = result.parse.subject
+    assert s is not None
+    marks = result.landmarks[s]
+    return framing(result.parse, s, marks), marks
+
+
+@pytest.fixture(scope="module")
+def reference(model):  # type: ignore[no-untyped-def]
+    photo = read_photo(PEOPLE / REFERENCE)
+    verdict = cal.judge(analyze_photo(model, photo), REFERENCE)
+    assert verdict.accepted
+    profile = cal.build_profile("ref", model.name, [verdict], str(PEOPLE))
+    image = photo.image
+    return image, target_from_profile(profile, orientation_of(image.shape[1], image.shape[0])), verdict.framing
+
+
+def _place(image: np.ndarray, moved: np.ndarray, x: int, y: int) -> np.ndarray:
+    """`moved` with its top-left corner at (x, y) on a plain canvas the size of `image`."""
+    h, w = image.shape[:2]
+    canvas = np.empty_like(image)
+    canvas[:] = image[:8, :8].reshape(-1, 3).mean(axis=0)  # plain fill: no mirrored people
+    mh, mw = moved.shape[:2]
+    sx, sy, dx, dy = max(0, -x), max(0, -y), max(0, x), max(0, y)
+    cw, ch = min(mw - sx, w - dx), min(mh - sy, h - dy)
+    canvas[dy : dy + ch, dx : dx + cw] = moved[sy : sy + ch, sx : sx + cw]
+    return canvas
+
+
+def _zoom(image: np.ndarray, factor: float, cx: float, cy: float) -> np.ndarray:
+    """Zoom about (cx, cy) keeping the frame size: crop + resize in, shrink + pad out."""
+    interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+    scaled = cv2.resize(image, None, fx=factor, fy=factor, interpolation=interp)
+    return _place(image, scaled, round(cx * (1 - factor)), round(cy * (1 - factor)))
+
+
+@pytest.mark.parametrize(
+    "change, action",
+    [
+        ("unchanged", "hold"),
+        ("zoom_in", "step_back"),
+        ("zoom_out", "step_closer"),
+        ("shift_left", "aim_left"),  # person moved left: turn the camera left, they move right
+        ("shift_right", "aim_right"),
+        ("move_up", "aim_up"),  # person high in the frame: aim up, they move down
+        ("move_down", "aim_down"),
+        ("feet_cut", "aim_down"),  # moved far down: feet cut, lots of headroom
+        ("much_closer", "step_back"),  # zoomed in until head and feet are cut
+    ],
+)
+def test_advice_points_back_on_a_real_photo(model, reference, change, action) -> None:  # type: ignore[no-untyped-def]
+    image, target, base = reference
+    h, w = image.shape[:2]
+    cx = base.center_x * w
+    cy = (base.headroom + base.body_fill / 2) * h  # the person's middle
+    d = round(0.12 * h)  # 3-4 tolerances of placement
+    moved = {
+        "unchanged": lambda: image,
+        "zoom_in": lambda: _zoom(image, 1.35, cx, cy),
+        "zoom_out": lambda: _zoom(image, 0.7, cx, cy),
+        "shift_left": lambda: _place(image, image, -d, 0),
+        "shift_right": lambda: _place(image, image, d, 0),
+        "move_up": lambda: _place(image, image, 0, -d),
+        "move_down": lambda: _place(image, image, 0, d),
+        "feet_cut": lambda: _place(image, image, 0, round(0.45 * h)),
+        "much_closer": lambda: _zoom(image, 3.2, cx, cy),
+    }[change]()
+    assert moved.shape == image.shape
+    fr, marks = _measure(model, moved)
+    g = advise(fr, marks, target, w, h)
+    assert first(g) == action, (change, g)
+    if action == "hold":
+        assert g.advice == [HOLD] and g.score >= 85
+    else:
+        assert g.score < 85
+    if change in ("shift_left", "shift_right", "move_up", "move_down"):
+        assert g.advice[0].amount == pytest.approx(0.12, abs=0.03)
