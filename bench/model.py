@@ -8,6 +8,9 @@ What is measured
      - `predict`: `model.predict(frame, resolution)` (letterbox, network, numpy copy);
      - end-to-end: predict + `parse(raw)` + `landmarks(...)` of the subject, i.e.
        what one analysed frame costs.
+   Every model runs on the runtime `load_model` picks (`GUIDE_RUNTIME` or
+   "auto": TFLite when the conversion works); the default variant at 0.5 is
+   also timed on the other runtime (TF graph vs TFLite), in the same rounds.
    The machine is small and noisy, so all (variant, resolution) settings are
    measured in interleaved rounds (a burst of runs of each setting per round,
    the order rotated every round, one untimed call before each burst) after a
@@ -70,6 +73,7 @@ from guide.analyze import STILL_INPUT_SIDE, still_resolution  # noqa: E402
 from guide.images import read_photo  # noqa: E402
 from guide.measure import landmarks  # noqa: E402
 from guide.metrics import PennFudanSample, mask_iou, pennfudan_samples  # noqa: E402
+from guide.errors import ModelError  # noqa: E402
 from guide.model.bodypix import BodyPix, load_model  # noqa: E402
 from guide.model.registry import DEFAULT_VARIANT, list_variants  # noqa: E402
 from guide.parse import parse  # noqa: E402
@@ -88,6 +92,7 @@ TARGET_IOU = 0.80
 @dataclass
 class SpeedResult:
     variant: str
+    runtime: str  # "tf" or "tflite"
     resolution: float
     input_size: str  # model input, "W x H" (letterboxed, k * stride + 1)
     subject_found: bool
@@ -137,20 +142,24 @@ def analyze_frame(model: BodyPix, frame: np.ndarray, resolution: float) -> bool:
     return True
 
 
-def bench_speed(models: dict[str, BodyPix], frame: np.ndarray, rounds: int, per_round: int) -> list[SpeedResult]:
-    """Median-friendly timings of every (variant, resolution), measured in interleaved rounds."""
+def bench_speed(
+    settings: list[tuple[BodyPix, float]], frame: np.ndarray, rounds: int, per_round: int
+) -> list[SpeedResult]:
+    """Median-friendly timings of every (model, resolution), measured in interleaved rounds."""
     results: list[SpeedResult] = []
-    for name, model in models.items():
-        for res in SPEED_RESOLUTIONS:
-            for _ in range(3):  # warm-up: first calls at a new input size are slow
-                found = analyze_frame(model, frame, res)
-            box = model.predict(frame, res).letterbox
-            results.append(SpeedResult(name, res, f"{box.input_width}x{box.input_height}", found))
+    models: list[BodyPix] = []
+    for model, res in settings:
+        for _ in range(3):  # warm-up: first calls at a new input size are slow
+            found = analyze_frame(model, frame, res)
+        box = model.predict(frame, res).letterbox
+        results.append(SpeedResult(model.name, model.runtime, res, f"{box.input_width}x{box.input_height}", found))
+        models.append(model)
 
+    order = list(range(len(results)))
     for rnd in range(rounds):
         shift = rnd * len(results) // rounds
-        for result in results[shift:] + results[:shift]:
-            model = models[result.variant]
+        for i in order[shift:] + order[:shift]:
+            result, model = results[i], models[i]
             gc.collect()
             analyze_frame(model, frame, result.resolution)  # untimed: settle after switching setting
             for _ in range(per_round):
@@ -211,12 +220,12 @@ def speed_table(results: list[SpeedResult], runs: int) -> str:
     lines = [
         f"Speed on a {FRAME_SIZE[0]}x{FRAME_SIZE[1]} frame ({FRAME_PHOTO.name}), median of {runs} runs, ms",
         "",
-        "| variant | resolution | model input | predict ms | end-to-end ms | subject found |",
-        "|---|---:|---:|---:|---:|:---:|",
+        "| variant | runtime | resolution | model input | predict ms | end-to-end ms | subject found |",
+        "|---|---|---:|---:|---:|---:|:---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r.variant} | {r.resolution:g} | {r.input_size} | {statistics.median(r.predict_ms):.1f} "
+            f"| {r.variant} | {r.runtime} | {r.resolution:g} | {r.input_size} | {statistics.median(r.predict_ms):.1f} "
             f"| {statistics.median(r.end_to_end_ms):.1f} | {'yes' if r.subject_found else 'no'} |"
         )
     return "\n".join(lines)
@@ -236,15 +245,18 @@ def iou_table(results: list[IouResult], n_images: int) -> str:
     return "\n".join(lines)
 
 
-def targets_text(speed: list[SpeedResult], iou: list[IouResult]) -> str:
+def targets_text(speed: list[SpeedResult], iou: list[IouResult], runtime: str) -> str:
     lines = ["Targets:"]
-    default = [r for r in speed if r.variant == DEFAULT_VARIANT and r.resolution == TARGET_RESOLUTION]
+    default = [
+        r for r in speed
+        if r.variant == DEFAULT_VARIANT and r.resolution == TARGET_RESOLUTION and r.runtime == runtime
+    ]
     if default:
         ms = statistics.median(default[0].end_to_end_ms)
         verdict = "met" if ms < TARGET_E2E_MS else "NOT met"
         lines.append(
-            f"- {DEFAULT_VARIANT} at {TARGET_RESOLUTION:g} under {TARGET_E2E_MS:g} ms per frame end-to-end: "
-            f"{ms:.1f} ms, {verdict}"
+            f"- {DEFAULT_VARIANT} at {TARGET_RESOLUTION:g} ({runtime}) under {TARGET_E2E_MS:g} ms per frame "
+            f"end-to-end: {ms:.1f} ms, {verdict}"
         )
     else:
         lines.append(f"- {DEFAULT_VARIANT} is not available locally: speed target not checked")
@@ -297,11 +309,22 @@ def main(argv: list[str] | None = None) -> int:
     if not names:
         print("no BodyPix variant found locally; set GUIDE_MODEL_DIR", file=sys.stderr)
         return 1
-    models = {name: load_model(name) for name in names}
-
-    print(f"speed: {len(names)} variants x {len(SPEED_RESOLUTIONS)} resolutions ...", file=sys.stderr)
     t0 = time.perf_counter()
-    speed = bench_speed(models, make_frame(), rounds, per_round)
+    models = {name: load_model(name) for name in names}
+    load_seconds = (time.perf_counter() - t0) / len(names)
+    settings = [(model, res) for model in models.values() for res in SPEED_RESOLUTIONS]
+    default = models.get(DEFAULT_VARIANT)
+    runtime = default.runtime if default else next(iter(models.values())).runtime
+    if default:  # the same variant on the other runtime, for the TF vs TFLite rows
+        try:
+            other = load_model(DEFAULT_VARIANT, runtime="tf" if default.runtime == "tflite" else "tflite")
+            settings.insert(SPEED_RESOLUTIONS.index(TARGET_RESOLUTION) + 1, (other, TARGET_RESOLUTION))
+        except ModelError as exc:
+            print(f"no runtime comparison: {exc}", file=sys.stderr)
+
+    print(f"speed: {len(settings)} settings ...", file=sys.stderr)
+    t0 = time.perf_counter()
+    speed = bench_speed(settings, make_frame(), rounds, per_round)
     speed_seconds = time.perf_counter() - t0
 
     samples = load_pennfudan(step)
@@ -322,10 +345,12 @@ def main(argv: list[str] | None = None) -> int:
         [
             f"## Model benchmark, {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}",
             f"Machine: nproc {len(os.sched_getaffinity(0))}, {cpu_model()}, Python {platform.python_version()}, "
-            f"TensorFlow {tf_version()}. Command: `{command}`",
+            f"TensorFlow {tf_version()}. Command: `{command}`. Runtime: {runtime} "
+            f"(`GUIDE_RUNTIME` {os.environ.get('GUIDE_RUNTIME', 'unset')}); "
+            f"loading took {load_seconds:.1f} s per variant (TFLite conversion included).",
             speed_table(speed, rounds * per_round),
             iou_table(iou, len(samples)) + f"\n\nMasks from {mask_way}; seconds = predict + masks.",
-            targets_text(speed, iou),
+            targets_text(speed, iou, runtime),
             f"Run time: {total:.0f} s in all (speed {speed_seconds:.0f} s, Penn-Fudan IoU {iou_seconds:.0f} s).",
         ]
     )

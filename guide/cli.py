@@ -41,12 +41,12 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _load(model: str | None):  # type: ignore[no-untyped-def]
+def _load(model: str | None, runtime: str | None = None):  # type: ignore[no-untyped-def]
     _quiet_tensorflow()
     from guide.model.bodypix import load_model
 
     try:
-        return load_model(model)
+        return load_model(model, runtime=runtime)
     except GuideError as exc:
         fail(exc.message, exc.exit_code)
 
@@ -243,6 +243,55 @@ def profiles_show(name: str = typer.Argument(..., help="Profile name.")) -> None
         fail(exc.message, exc.exit_code)
 
 
+@app.command()
+def live(
+    camera: int = typer.Option(0, "--camera", help="Camera index."),
+    source: Optional[Path] = typer.Option(None, "--source", help="A video file or image folder instead of a camera."),
+    realtime: bool = typer.Option(False, "--realtime", help="Play --source in real time through the camera path."),
+    width: Optional[int] = typer.Option(None, "--width", min=16, help="Camera frame width."),
+    height: Optional[int] = typer.Option(None, "--height", min=16, help="Camera frame height."),
+    fps: Optional[float] = typer.Option(None, "--fps", min=1, help="Camera frame rate."),
+    mirror: bool = typer.Option(False, "--mirror", help="Mirror the camera picture (selfie view)."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Framing profile (default: 'default', else built-in rules)."),
+    window: bool = typer.Option(True, "--window/--no-window", help="Show the live window."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write the overlaid video here (.mp4)."),
+    log: Optional[Path] = typer.Option(None, "--log", help="Write one JSON line per processed frame here."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after this many frames."),
+    auto_capture: bool = typer.Option(False, "--auto-capture", help="Capture after a countdown when the framing matches."),
+    captures: Path = typer.Option(Path("captures"), "--captures", help="Folder for captured portraits."),
+    resolution: float = typer.Option(0.5, "--resolution", min=0.1, max=1.0, help="Internal resolution while live."),
+    strength: float = typer.Option(1.0, "--strength", min=0.0, max=3.0, help="Portrait blur strength on capture."),
+    model: Optional[str] = ModelOption,
+) -> None:
+    """Live framing guidance from a camera (or a video): instructions, target box, auto-capture."""
+    from guide import calibration as cal
+    from guide.live import LiveOptions, LiveSession, display_available
+    from guide.sources import open_source
+
+    if window and not display_available():
+        fail("no display to open a window on: use --no-window (with --record/--log to see the result)", 2)
+    chosen = None
+    try:
+        chosen = cal.load_profile(profile or "default")
+    except GuideError as exc:
+        if profile is not None:
+            fail(exc.message, exc.exit_code)
+        if cal.profile_path("default").exists():
+            typer.echo(f"guide: warning: {exc.message}; using the built-in framing rules", err=True)
+    bodypix = _load(model, runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # one frame size for minutes: TFLite
+    options = LiveOptions(
+        resolution=resolution, window=window, auto_capture=auto_capture, captures=captures,
+        record=record, log=log, max_frames=max_frames, strength=strength,
+    )
+    try:
+        frames = open_source(None if source else camera, source, width, height, fps, mirror, realtime)
+        summary = LiveSession(bodypix, frames, chosen, options).run()
+    except GuideError as exc:
+        fail(exc.message, exc.exit_code)
+    saved = f"; {len(summary.captures)} captures in {captures}" if summary.captures else ""
+    typer.echo(f"{summary.frames} frames, {summary.processed} analysed{saved}", err=True)
+
+
 @app.command("export")
 def export_command(
     directory: Path = typer.Argument(..., help="Folder to write the SavedModel into (must not exist)."),
@@ -259,6 +308,50 @@ def export_command(
     except (OSError, ValueError) as exc:
         fail(f"cannot write SavedModel to {directory}: {exc}", 1)
     typer.echo(f"wrote {directory} (load it with --model {directory})")
+
+
+@app.command("portrait")
+def portrait_command(
+    images: list[Path] = typer.Argument(..., help="Photos (or folders of photos) to render."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write <stem>_portrait.jpg here (created); default: beside each photo."),
+    strength: float = typer.Option(
+        3.0, "--strength", min=0.1, max=15.0, help="Blur disc diameter, percent of the photo's long side."
+    ),
+    background: Optional[Path] = typer.Option(
+        None, "--background", help="Replace the background with this picture (fitted, not stretched) instead of blurring."
+    ),
+    mask_out: Optional[Path] = typer.Option(None, "--mask-out", help="Write <stem>_matte.png soft alpha mattes (0-255) here."),
+    force: bool = typer.Option(False, "--force", help="Write a fully blurred photo even when no person is found."),
+    model: Optional[str] = ModelOption,
+) -> None:
+    """Portrait mode: every person sharp, the background blurred as a fast lens blurs it (or replaced)."""
+    from guide.images import list_images
+    from guide.portrait import check_output_folder, portrait_photo, read_background
+
+    back = None
+    try:
+        for folder in (out, mask_out):
+            if folder is not None:
+                check_output_folder(folder)
+        if background is not None:
+            back = read_background(background)
+    except GuideError as exc:
+        fail(exc.message, 2)
+    bodypix = _load(model)
+    paths = list_images(images)
+    failures = 0
+    with typer.progressbar(paths, label="portrait", file=sys.stderr, hidden=len(paths) < 2) as bar:
+        for path in bar:
+            try:
+                result = portrait_photo(bodypix, path, out, strength, back, mask_out, force)
+            except GuideError as exc:
+                failures += 1
+                typer.echo(f"guide: error: {exc.message}", err=True)
+                continue
+            people = f"{result.people} {'person' if result.people == 1 else 'people'}"
+            typer.echo(f"{result.output}  ({people})")
+    if failures:
+        raise typer.Exit(1)
 
 
 def main() -> None:

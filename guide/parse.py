@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from guide.body import KEYPOINT_NAMES
-from guide.model.bodypix import RawOutput
+from guide.model.bodypix import RawOutput, part_ids
 from guide.poses import NUM_KEYPOINTS, Pose, decode_multiple_poses
 
 DEFAULT_THRESHOLD = 0.7
@@ -128,8 +129,6 @@ def _assign_coarse(mask_in: np.ndarray, long_offsets: np.ndarray, poses: list[Po
     The long offsets live on the stride grid anyway; a quarter-cell step keeps
     boundaries between people within a few input pixels at 1/16 of the work.
     """
-    import cv2
-
     # A quarter cell, coarser on big inputs so the work stays near 16k grid points.
     step = max(1, stride // 4, round(math.sqrt(mask_in.size / 16_000)))
     if len(poses) <= 1 or step == 1:
@@ -192,8 +191,6 @@ def drop_stray_blobs(labels: np.ndarray, poses: list[Pose], min_keypoint_score: 
     hips confident): feet seen apart from a long dress stay, a blob on a truck
     beside the person goes.
     """
-    import cv2
-
     out = labels.copy()
     for i, pose in enumerate(poses):
         own = (labels == i).astype(np.uint8)
@@ -233,6 +230,23 @@ def pick_subject(people: list[Person], width: int, height: int) -> int | None:
     return max(range(len(people)), key=lambda i: weight(people[i]))
 
 
+def _part_ids_in_mask(raw: RawOutput, cut: float) -> np.ndarray:
+    """`raw.part_ids_input`, exact wherever the mask (logit > cut) can read it.
+
+    Interpolating the part heatmaps in every grid cell on a part border costs
+    milliseconds, most of them in the background. A cell whose corners all have
+    person logits <= cut holds no mask pixel (the logits are interpolated too);
+    one cell of margin covers image pixels whose nearest input pixel or
+    interpolation footprint crosses into a neighbouring cell.
+    """
+    if "part_ids_input" in raw.__dict__:  # already computed in full
+        return raw.part_ids_input
+    seg = raw.segments
+    corner_max = np.maximum(np.maximum(seg[:-1, :-1], seg[:-1, 1:]), np.maximum(seg[1:, :-1], seg[1:, 1:]))
+    hot = cv2.dilate((corner_max > cut).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return part_ids(raw.part_heatmaps, raw.output_stride, cells=hot)
+
+
 def parse(
     raw: RawOutput,
     threshold: float = DEFAULT_THRESHOLD,
@@ -249,9 +263,12 @@ def parse(
     """
     box = raw.letterbox
     cut = _logit(threshold)
-    logits = box.to_image_size(raw.segment_logits_input)
+    logits_in = raw.segment_logits_input
+    logits = box.to_image_size(logits_in)
     mask = logits > cut
-    parts = np.where(mask, box.to_image_size(raw.part_ids_input, nearest=True), np.int8(-1)).astype(np.int8)
+    outside = ~mask
+    parts = box.to_image_size(_part_ids_in_mask(raw, cut), nearest=True)
+    parts[outside] = -1
 
     poses = decode_multiple_poses(
         raw.heatmaps,
@@ -266,14 +283,17 @@ def parse(
     poses = drop_duplicate_poses(poses)
     # Label a slightly generous mask at input resolution so every full-resolution
     # mask pixel finds a label after nearest-neighbour upsampling.
-    mask_in = raw.segment_logits_input > cut - 1.0
+    mask_in = logits_in > cut - 1.0
     top = int(math.floor(box.pad_top * box.scale_y))
     left = int(math.floor(box.pad_left * box.scale_x))
-    valid = np.zeros_like(mask_in)
-    valid[top : box.input_height - top, left : box.input_width - left] = True
-    labels_in = _assign_coarse(mask_in & valid, raw.long_offsets, poses, raw.output_stride)
+    if top or left:
+        valid = np.zeros_like(mask_in)
+        valid[top : box.input_height - top, left : box.input_width - left] = True
+        mask_in &= valid
+    labels_in = _assign_coarse(mask_in, raw.long_offsets, poses, raw.output_stride)
     labels_in = drop_stray_blobs(labels_in, poses)
-    instances = np.where(mask, box.to_image_size(labels_in, nearest=True), np.int8(-1)).astype(np.int8)
+    instances = box.to_image_size(labels_in, nearest=True)
+    instances[outside] = -1
 
     people: list[Person] = []
     min_area = max(16, int(min_area_fraction * box.width * box.height))
@@ -281,14 +301,15 @@ def parse(
     for i, pose in enumerate(poses):
         person_mask = instances == i
         area = int(np.count_nonzero(person_mask))
-        bbox = _bbox(person_mask)
-        if area < min_area or bbox is None:
+        bbox = _bbox(person_mask) if area >= min_area else None
+        if bbox is None:
             continue
         kp = pose.keypoints.copy()
         kp[:, 0], kp[:, 1] = box.to_image(kp[:, 0], kp[:, 1])
         remap[i] = len(people)
         people.append(Person(len(people), pose.score, kp, bbox, area))
-    instances = remap[instances]  # -1 stays -1 (last slot), dropped poses become -1
+    if not np.array_equal(remap[: len(poses)], np.arange(len(poses))):
+        instances = remap[instances]  # -1 stays -1 (last slot), dropped poses become -1
     return BodyParse(
         width=box.width,
         height=box.height,

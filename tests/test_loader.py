@@ -129,3 +129,46 @@ def test_variant_urls_point_at_official_storage() -> None:
     r = get_variant("resnet50-stride32-float")
     assert r.url.endswith("/bodypix/resnet50/float/model-stride32.json")
     json.dumps([v.url, r.url])
+
+
+def test_tflite_runtime_matches_tf_on_a_real_photo(model) -> None:  # type: ignore[no-untyped-def]
+    """TFLite (the default where it converts) and the TF graph give the same raw outputs and parse."""
+    import cv2
+
+    from guide.parse import parse
+
+    tf_model = load_model(runtime="tf")
+    lite = model if model.runtime == "tflite" else load_model(runtime="tflite")
+    assert (tf_model.runtime, lite.runtime) == ("tf", "tflite")
+    for name in ("tfjs_posenet_frisbee.jpg", "tfjs_pascal.jpg"):
+        image = cv2.imread(str(PEOPLE / name))
+        a, b = tf_model.predict(image, 0.5), lite.predict(image, 0.5)
+        for field in ("segments", "part_heatmaps", "heatmaps", "short_offsets", "long_offsets",
+                      "displacement_fwd", "displacement_bwd"):
+            x, y = getattr(a, field), getattr(b, field)
+            assert x.shape == y.shape, field
+            assert np.max(np.abs(x - y)) < 2e-3, field
+        assert np.mean(a.part_ids_input != b.part_ids_input) < 1e-3
+        pa, pb = parse(a), parse(b)
+        assert len(pa.people) == len(pb.people) > 0
+        iou = np.count_nonzero(pa.mask & pb.mask) / np.count_nonzero(pa.mask | pb.mask)
+        assert iou > 0.99, name
+
+
+def test_part_ids_match_tensorflow_upsampling(model) -> None:  # type: ignore[no-untyped-def]
+    """The cell-wise part argmax equals argmax(resize_bilinear(align_corners)) as the TF graph computed it."""
+    import cv2
+    import tensorflow as tf
+
+    raw = model.predict(cv2.imread(str(PEOPLE / "tfjs_pascal.jpg")), 0.5)
+    size = raw.segment_logits_input.shape
+    up = tf.compat.v1.image.resize_bilinear(raw.part_heatmaps[None], size, align_corners=True)[0].numpy()
+    assert np.mean(np.argmax(up, axis=-1) != raw.part_ids_input) < 1e-4
+    seg = tf.compat.v1.image.resize_bilinear(raw.segments[None, :, :, None], size, align_corners=True)[0, :, :, 0]
+    assert np.max(np.abs(seg.numpy() - raw.segment_logits_input)) < 1e-4
+
+
+def test_unknown_runtime_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUIDE_RUNTIME", "gpu")
+    with pytest.raises(ModelError, match="unknown runtime"):
+        load_model()
