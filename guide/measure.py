@@ -35,21 +35,24 @@ def _mean_x(cols: np.ndarray) -> float:
     return float(np.mean(cols)) + 0.5
 
 
-def _head_band(face: np.ndarray, person: np.ndarray, parse: BodyParse, index: int) -> tuple[int, int, int] | None:
-    """Column range and top row of the head: face parts, else the head keypoints."""
+def _head_band(face: np.ndarray, person: np.ndarray, kp: np.ndarray) -> tuple[int, int, int] | None:
+    """Column range and top row of the head: face parts, else the head keypoints.
+
+    All in the coordinates of the arrays given (`kp` already shifted to them).
+    """
     rows, cols = np.nonzero(face)
     if rows.size:
         lo, hi = np.percentile(cols, [2, 98])
         return int(lo), int(hi) + 1, int(rows.min())
-    kp = parse.people[index].keypoints
     head = np.array([kp[KEYPOINT_ID[n]] for n in HEAD_KEYPOINTS])
     head = head[head[:, 2] >= MIN_KEYPOINT_SCORE]
     if head.size == 0:
         return None
+    h, w = person.shape
     span = max(8.0, float(np.ptp(head[:, 0])))
     x0 = int(max(0, np.min(head[:, 0]) - 0.25 * span))
-    x1 = int(min(parse.width, np.max(head[:, 0]) + 0.25 * span + 1))
-    y = int(np.clip(np.min(head[:, 1]), 0, parse.height - 1))
+    x1 = int(min(w, np.max(head[:, 0]) + 0.25 * span + 1))
+    y = int(np.clip(np.min(head[:, 1]), 0, h - 1))
     if x1 <= x0 or not person[:, x0:x1].any():
         return None
     return x0, x1, y
@@ -77,56 +80,68 @@ def _lowest(region: np.ndarray) -> tuple[float, float] | None:
     return _mean_x(cols), float(bottom + 1)
 
 
-def _runs_off_bottom(
-    person: np.ndarray, feet: tuple[float, float], feet_px: np.ndarray, h: int, border: int
-) -> bool:
-    """Does the body go on below the feet, unbroken, to the bottom edge (legs cut by the frame)?"""
-    if feet[1] > h - border:
-        return True
+def _runs_off_bottom(person: np.ndarray, feet_y: float, feet_x: float, feet_px: np.ndarray, reaches_bottom: bool) -> bool:
+    """Does the body go on below the feet, unbroken, to the bottom edge (legs cut by the frame)?
+
+    Arrays and coordinates are in the person's box; `reaches_bottom` says
+    whether that box ends at the image's bottom edge.
+    """
+    if not reaches_bottom:
+        return False
     cols = np.flatnonzero(feet_px.any(axis=0))
     if cols.size:
         x0, x1 = int(cols.min()), int(cols.max()) + 1
     else:
-        half = max(4, int(0.05 * h))
-        x0, x1 = max(0, int(feet[0]) - half), int(feet[0]) + half
-    below = person[max(0, int(feet[1]) - 1) :, x0:x1].any(axis=1)
+        half = max(4, int(0.05 * person.shape[0]))
+        x0, x1 = max(0, int(feet_x) - half), int(feet_x) + half
+    below = person[max(0, int(feet_y) - 1) :, x0:x1].any(axis=1)
     return bool(below.all())
+
+
+def _shift(point: tuple[float, float] | None, dx: int, dy: int) -> tuple[float, float] | None:
+    return None if point is None else (point[0] + dx, point[1] + dy)
 
 
 def landmarks(parse: BodyParse, index: int, border: int | None = None) -> Landmarks:
     """Head top, chin and feet of person `index`, and which of them the frame cuts.
 
     `border` is how close (pixels) to the image edge counts as touching it;
-    by default 0.5% of the image height, at least one pixel.
+    by default 0.5% of the image height, at least one pixel. The work is done
+    inside the person's box, which keeps it cheap enough for every live frame.
     """
     h = parse.height
     border = border if border is not None else max(1, round(0.005 * h))
-    person = parse.person_mask(index)
-    own_parts = np.where(person, parse.parts, -1)
+    bx0, by0, bx1, by1 = (int(v) for v in parse.people[index].bbox)
+    person = parse.instances[by0:by1, bx0:bx1] == index
+    own_parts = np.where(person, parse.parts[by0:by1, bx0:bx1], -1)
     face = np.isin(own_parts, FACE_PARTS)
     feet_px = np.isin(own_parts, FEET_PARTS)
+    kp = parse.people[index].keypoints.copy()
+    kp[:, 0] -= bx0
+    kp[:, 1] -= by0
 
-    band = _head_band(face, person, parse, index)
-    top = head_top(person, band) if band else None
-    chin = _lowest(face)
-    feet = _lowest(feet_px)
+    band = _head_band(face, person, kp)
+    top = _shift(head_top(person, band) if band else None, bx0, by0)
+    chin = _shift(_lowest(face), bx0, by0)
+    feet = _shift(_lowest(feet_px), bx0, by0)
     if feet is None:
-        kp = parse.people[index].keypoints
         ankles = [kp[KEYPOINT_ID[n]] for n in ("left_ankle", "right_ankle")]
         ankles = [a for a in ankles if a[2] >= MIN_KEYPOINT_SCORE]
         if ankles:
             lowest = max(ankles, key=lambda a: a[1])
-            feet = (float(lowest[0]) + 0.5, float(min(h, lowest[1] + 1)))
+            feet = (float(lowest[0]) + bx0 + 0.5, float(min(h, lowest[1] + by0 + 1)))
 
+    touches_top = by0 < border and bool(person[: border - by0].any())
+    touches_bottom = by1 > h - border and bool(person[max(0, h - border - by0) :].any())
     cut: list[str] = []
     missing: list[str] = []
     if top is None:
-        (cut if person[:border].any() else missing).append("head")
+        (cut if touches_top else missing).append("head")
     elif top[1] < border:
         cut.append("head")
     if feet is None:
-        (cut if person[h - border :].any() else missing).append("feet")
-    elif _runs_off_bottom(person, feet, feet_px, h, border):
+        (cut if touches_bottom else missing).append("feet")
+    elif feet[1] > h - border or _runs_off_bottom(person, feet[1] - by0, feet[0] - bx0, feet_px, by1 >= h):
         cut.append("feet")
     return Landmarks(top, chin, feet, cut, missing)
 
@@ -216,13 +231,13 @@ def framing(parse: BodyParse, index: int, marks: Landmarks | None = None) -> Fra
             head_ratio = (chin - top) / (feet - top)
             conf["head_ratio"] = base
 
-    cols = np.flatnonzero(parse.person_mask(index).any(axis=0))
+    bx0, by0, bx1, by1 = (int(v) for v in person.bbox)
+    col_counts = (parse.instances[by0:by1, bx0:bx1] == index).sum(axis=0)
     center_x = None
-    if cols.size:
+    if col_counts.any():
         # Median column of the mask pixels: outstretched arms barely move it.
-        col_counts = parse.person_mask(index).sum(axis=0)
         cum = np.cumsum(col_counts)
-        center_x = (float(np.searchsorted(cum, cum[-1] / 2)) + 0.5) / w
+        center_x = (bx0 + float(np.searchsorted(cum, cum[-1] / 2)) + 0.5) / w
         conf["center_x"] = base
     tilt = body_tilt(person.keypoints)
     if tilt is not None:

@@ -278,7 +278,7 @@ def parse(
         raw.output_stride,
         max_detections=max_people,
         score_threshold=pose_threshold,
-        nms_radius=20.0 * raw.letterbox.input_width / 641,
+        nms_radius=20.0,  # model-input pixels, as upstream
     )
     poses = drop_duplicate_poses(poses)
     # Label a slightly generous mask at input resolution so every full-resolution
