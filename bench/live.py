@@ -83,13 +83,13 @@ def main() -> None:
     parser.add_argument("--max-frames", type=int, default=120)
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
-    model = load_model()
+    model = load_model(runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # as `guide live` loads it
     results = {name: run(model, frames) for name, frames in clips(args.max_frames).items()}
     lines = [
         f"## Live benchmark, {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}",
         "",
         f"Machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}, "
-        f"model {model.name} at internal resolution 0.5. Command: `python bench/live.py --max-frames {args.max_frames}`.",
+        f"model {model.name} ({model.runtime}) at internal resolution 0.5. Command: `python bench/live.py --max-frames {args.max_frames}`.",
         "",
         "| clip | frames | processed fps | latency median ms | latency p95 ms | predict | parse | measure | guidance | draw |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -182,8 +182,16 @@ class MaskTint:
     def annotate(self, scene: np.ndarray) -> np.ndarray:
         if self._alpha is None or self._alpha.shape != scene.shape[:2]:
             return scene
-        a = (self._alpha * self.opacity)[:, :, None]
-        return (scene * (1 - a) + np.array(self.colour, np.float32) * a).astype(np.uint8)
+        rows = np.flatnonzero(self._alpha.max(axis=1) > 0.01)
+        if rows.size == 0:
+            return scene
+        cols = np.flatnonzero(self._alpha[rows[0] : rows[-1] + 1].max(axis=0) > 0.01)
+        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        out = scene.copy()  # blend only inside the tinted box: the rest of a big frame is untouched
+        a = (self._alpha[y0:y1, x0:x1] * self.opacity)[:, :, None]
+        region = out[y0:y1, x0:x1].astype(np.float32)
+        out[y0:y1, x0:x1] = (region + (np.array(self.colour, np.float32) - region) * a).astype(np.uint8)
+        return out
 
 
 def _arrow(img: np.ndarray, centre: tuple[int, int], direction: tuple[int, int], length: int, colour: tuple[int, int, int]) -> None:
