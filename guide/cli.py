@@ -355,4 +355,19 @@ def portrait_command(
 
 
 def main() -> None:
-    app()
+    """Console entry point: usage mistakes become one `guide: error:` line and exit code 2."""
+    # typer exports BadParameter but not its base, the usage-error type of the click
+    # (or click copy) it runs on; every usage mistake is one of those.
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    try:
+        code = app(standalone_mode=False)
+    except usage_error as exc:
+        message = exc.format_message().strip()
+        if message:  # empty when the help was shown because no arguments were given
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+            typer.echo(f"guide: error: {message}{hint}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("guide: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -223,3 +223,12 @@ def test_outputs_never_overwrite_inputs_or_each_other(tmp_path: Path) -> None:
     assert png.read_bytes() == before
     assert "would overwrite" in result.stderr
     assert len(result.stdout.splitlines()) == 3  # all three photos still analyzed and reported
+
+
+@pytest.mark.parametrize("args", [["analyze", "--bogus", "x"], ["analyze"], ["portrait", "x.jpg", "--strength", "0"],
+                                  ["live", "--resolution", "9"], ["calibrate"]])
+def test_usage_mistakes_are_one_line_from_the_console_script(args: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "guide", *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("guide: error: "), result.stderr
+    assert "--help" in result.stderr
