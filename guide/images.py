@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from guide.errors import GuideError, ImageError
 
@@ -24,12 +25,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".h
 DEFAULT_MAX_PIXELS = 16_000_000  # decode larger photos downscaled
 Image.MAX_IMAGE_PIXELS = 1_000_000_000  # refuse only absurd headers (decompression bombs)
 
-try:  # HEIC support when the optional pillow-heif package is installed
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
-except ImportError:  # pragma: no cover - optional
-    pass
+register_heif_opener()  # phone photos: HEIC/HEIF open like any other format
 
 
 @dataclass

@@ -227,3 +227,11 @@ def test_a_file_vanishing_mid_run_is_reported_not_fatal(model, tmp_path: Path) -
     results = {v.file: v for v, _ in cal.analyze_references(model, files, tmp_path)}
     assert results["tfjs_posenet_frisbee_2.jpg"].reason == "unreadable"
     assert results["tfjs_pose.jpg"].accepted
+
+
+def test_heic_phone_photo_is_read(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    Image.open(PEOPLE / "tfjs_pose.jpg").save(tmp_path / "IMG_0001.HEIC", quality=90)
+    (verdict, _), = cal.analyze_references(model, cal.reference_files(tmp_path), tmp_path)
+    assert verdict.accepted, verdict
