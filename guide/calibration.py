@@ -231,9 +231,37 @@ def load_profile(name: str, folder: Path | None = None) -> dict[str, Any]:
         profile = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GuideError(f"{path}: not a readable profile ({exc})", exit_code=2) from None
-    if not isinstance(profile, dict) or profile.get("schema_version") != SCHEMA_VERSION or "groups" not in profile:
+    if not isinstance(profile, dict) or profile.get("schema_version") != SCHEMA_VERSION:
         raise GuideError(f"{path}: not a guide profile of schema version {SCHEMA_VERSION}", exit_code=2)
+    problem = _profile_problem(profile)
+    if problem:
+        raise GuideError(f"{path}: damaged profile ({problem}); run `guide calibrate` again", exit_code=2)
     return profile
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _profile_problem(profile: dict[str, Any]) -> str | None:
+    """What is wrong with a profile's structure, or None: users can edit these files."""
+    groups = profile.get("groups")
+    if not isinstance(groups, dict) or not groups:
+        return "no framing groups"
+    if profile.get("primary") not in groups:
+        return "primary group missing"
+    for name, group in groups.items():
+        if not isinstance(group, dict) or not _is_number(group.get("count")) or not _is_number(group.get("aspect_ratio")):
+            return f"group {name!r} lacks count or aspect_ratio"
+        measurements = group.get("measurements")
+        if not isinstance(measurements, dict):
+            return f"group {name!r} has no measurements"
+        for field_name, stats in measurements.items():
+            if field_name not in FRAMING_FIELDS or not isinstance(stats, dict):
+                return f"unknown measurement {field_name!r}"
+            if not all(_is_number(stats.get(k)) for k in ("median", "mad", "n")):
+                return f"{name}/{field_name} lacks median, mad or n"
+    return None
 
 
 def list_profiles(folder: Path | None = None) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import NoReturn, Optional
@@ -156,6 +157,8 @@ def calibrate(
     from guide.images import write_image_atomic
     from guide.overlay import contact_sheet, thumbnail
 
+    if sheet is not None and sheet.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        fail(f"--sheet {sheet}: use a .png or .jpg file name", 2)
     try:
         target = cal.profile_path(name)
         files = cal.reference_files(folder)
@@ -164,7 +167,8 @@ def calibrate(
     bodypix = _load(model)
     verdicts: list[cal.Verdict] = []
     tiles = []
-    with typer.progressbar(length=len(files), label="Reading references", file=sys.stderr) as bar:
+    hide = not sys.stderr.isatty()  # a bar is for people watching, not for logs
+    with typer.progressbar(length=len(files), label="Reading references", file=sys.stderr, hidden=hide) as bar:
         for verdict, analysis in cal.analyze_references(bodypix, files, folder):
             verdicts.append(verdict)
             if analysis is not None:
@@ -174,9 +178,12 @@ def calibrate(
 
     accepted = [v for v in verdicts if v.accepted]
     profile = cal.build_profile(name, bodypix.name, verdicts, str(folder)) if accepted else None
-    path, replaced = (cal.save_profile(profile) if profile else (None, False))
+    try:
+        path, replaced = (cal.save_profile(profile) if profile else (None, False))
+    except GuideError as exc:
+        fail(f"profile not saved: {exc.message}", 2)
     sheet_path = sheet or target.with_name(f"{name}_sheet.png")
-    if tiles:
+    if tiles and profile:  # with no usable photo nothing is written
         try:
             write_image_atomic(sheet_path, contact_sheet(tiles))
         except GuideError as exc:
@@ -186,7 +193,7 @@ def calibrate(
             "name": name,
             "profile": str(path) if path else None,
             "replaced": replaced,
-            "sheet": str(sheet_path) if tiles else None,
+            "sheet": str(sheet_path) if tiles and profile else None,
             "accepted": len(accepted),
             "photos": len(verdicts),
             "groups": profile["groups"] if profile else {},
@@ -260,7 +267,9 @@ def live(
     auto_capture: bool = typer.Option(False, "--auto-capture", help="Capture after a countdown when the framing matches."),
     captures: Path = typer.Option(Path("captures"), "--captures", help="Folder for captured portraits."),
     resolution: float = typer.Option(0.5, "--resolution", min=0.1, max=1.0, help="Internal resolution while live."),
-    strength: float = typer.Option(1.0, "--strength", min=0.0, max=3.0, help="Portrait blur strength on capture."),
+    strength: float = typer.Option(
+        3.0, "--strength", min=0.1, max=15.0, help="Capture blur disc diameter, percent of the frame's long side."
+    ),
     model: Optional[str] = ModelOption,
 ) -> None:
     """Live framing guidance from a camera (or a video): instructions, target box, auto-capture."""
@@ -338,9 +347,12 @@ def portrait_command(
     except GuideError as exc:
         fail(exc.message, 2)
     bodypix = _load(model)
-    paths = list_images(images)
+    # Files named like our own outputs inside a folder are results of an earlier run, not photos.
+    own = re.compile(r"_(portrait(-\d+)?|matte)$")
+    paths = [p for p in list_images(images) if p in images or not own.search(p.stem)]
     failures = 0
-    with typer.progressbar(paths, label="portrait", file=sys.stderr, hidden=len(paths) < 2) as bar:
+    hide = len(paths) < 2 or not sys.stderr.isatty()
+    with typer.progressbar(paths, label="portrait", file=sys.stderr, hidden=hide) as bar:
         for path in bar:
             try:
                 result = portrait_photo(bodypix, path, out, strength, back, mask_out, force)

@@ -129,7 +129,10 @@ def list_images(paths: list[Path], recursive: bool = True) -> list[Path]:
 
 def write_image_atomic(path: Path, image: np.ndarray, params: list[int] | None = None) -> None:
     """Encode with OpenCV and move into place, so a reader never sees half a file."""
-    ok, data = cv2.imencode(path.suffix or ".png", image, params or [])
+    try:
+        ok, data = cv2.imencode(path.suffix or ".png", image, params or [])
+    except cv2.error:
+        ok = False
     if not ok:
         raise GuideError(f"{path}: cannot encode image as {path.suffix}")
     write_bytes_atomic(path, data.tobytes())

@@ -11,6 +11,7 @@ mode and saved to `captures/` with a JSON sidecar.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -51,7 +52,7 @@ class LiveOptions:
     record: Path | None = None
     log: Path | None = None
     max_frames: int | None = None
-    strength: float = 1.0  # portrait blur strength on capture
+    strength: float = 3.0  # portrait blur: disc diameter, % of the frame's long side
 
 
 @dataclass
@@ -80,7 +81,8 @@ def display_available() -> bool:
 
 def next_capture_path(folder: Path, stem: str = "capture") -> Path:
     """`capture_0001.jpg`, `capture_0002.jpg`, ...: the first number not taken."""
-    n = 1 + max((int(p.stem.rsplit("_", 1)[1]) for p in folder.glob(f"{stem}_*.jpg") if p.stem.rsplit("_", 1)[1].isdigit()), default=0)
+    taken = [p.stem.rsplit("_", 1)[1] for p in folder.glob(f"{stem}_*.*") if p.suffix in (".jpg", ".json")]
+    n = 1 + max((int(t) for t in taken if t.isdigit()), default=0)
     return folder / f"{stem}_{n:04d}.jpg"
 
 
@@ -195,7 +197,7 @@ class Capturer:
             sidecar = {**sidecar, "image": path.name, "portrait": bool(body.people), "saved_at": time.time()}
             write_bytes_atomic(path.with_suffix(".json"), (json.dumps(sidecar, indent=2) + "\n").encode())
             return path, rendered
-        except (GuideError, OSError) as exc:
+        except Exception as exc:  # a failed capture is reported, never the end of the session
             self.warn(f"capture not saved: {exc}")
             return None
 
@@ -241,7 +243,10 @@ class LiveSession:
 
     def _open_outputs(self, shape: tuple[int, ...]) -> None:
         if self.options.record and self._writer is None:
-            self.options.record.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.options.record.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise GuideError(f"{self.options.record}: cannot write ({exc.strerror})", exit_code=2) from None
             fourcc = cv2.VideoWriter_fourcc(*"mp4v")
             self._writer = cv2.VideoWriter(str(self.options.record), fourcc, self.source.fps, (shape[1], shape[0]))
             if not self._writer.isOpened():
@@ -333,7 +338,10 @@ class LiveSession:
                 self._open_outputs(frame.image.shape)
                 if fresh and latest is not None:
                     if self._log is not None:
-                        self._log.write(json.dumps(log_record(latest, fps)) + "\n")
+                        try:
+                            self._log.write(json.dumps(log_record(latest, fps)) + "\n")
+                        except OSError as exc:
+                            raise GuideError(f"{self.options.log}: cannot write ({exc.strerror})") from None
                     self._auto_capture(latest, frame.image)
                 if self.capturer.poll() is not None:
                     summary.captures = list(self.capturer.saved)
@@ -358,12 +366,14 @@ class LiveSession:
                         break
                 summary.fps = fps
         finally:
-            if worker is not None:
-                worker.shutdown(wait=True)
-            self.capturer.close()
+            # Each step runs even if an earlier one fails: the recording is finalised, the camera freed.
+            with contextlib.ExitStack() as cleanup:
+                if self.options.window:
+                    cleanup.callback(cv2.destroyAllWindows)
+                cleanup.callback(self.source.close)
+                cleanup.callback(self._close_outputs)
+                cleanup.callback(self.capturer.close)
+                if worker is not None:
+                    cleanup.callback(worker.shutdown, wait=True)
             summary.captures = list(self.capturer.saved)
-            self._close_outputs()
-            self.source.close()
-            if self.options.window:
-                cv2.destroyAllWindows()
         return summary

@@ -186,7 +186,9 @@ def refine_matte(image_bgr: np.ndarray, probability: np.ndarray, settings: Portr
     varies = (cv2.dilate(low, k) > cv2.erode(low, k)).astype(np.uint8)
     rows = np.minimum(((np.arange(mh) + 0.5) / s // t).astype(int), nty - 1)
     cols = np.minimum(((np.arange(mw) + 0.5) / s // t).astype(int), ntx - 1)
-    r0, c0 = np.searchsorted(rows, np.arange(nty)), np.searchsorted(cols, np.arange(ntx))
+    # A last tile holding no matte-pixel centre (a side 1 px past a tile multiple) takes its neighbour's.
+    r0 = np.minimum(np.searchsorted(rows, np.arange(nty)), mh - 1)
+    c0 = np.minimum(np.searchsorted(cols, np.arange(ntx)), mw - 1)
     edge = np.maximum.reduceat(np.maximum.reduceat(varies, r0, axis=0), c0, axis=1) > 0
     inside = np.maximum.reduceat(np.maximum.reduceat(low, r0, axis=0), c0, axis=1) >= 0.5
     tiles = np.where(edge, 2, np.where(inside, 1, 0)).astype(np.uint8)

@@ -142,6 +142,12 @@ class CameraSource:
         return cap
 
     def _reader(self) -> None:
+        try:
+            self._read_loop()
+        finally:
+            self._cap.release()  # only this thread touches the capture, so no release races a read
+
+    def _read_loop(self) -> None:
         failures = 0
         next_due = time.monotonic()
         while not self._stop.is_set():
@@ -197,8 +203,7 @@ class CameraSource:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
-        self._cap.release()
+        self._thread.join(timeout=10)  # the reader releases the camera on its way out
 
 
 def open_source(

@@ -235,3 +235,21 @@ def test_heic_phone_photo_is_read(model, tmp_path: Path) -> None:  # type: ignor
     Image.open(PEOPLE / "tfjs_pose.jpg").save(tmp_path / "IMG_0001.HEIC", quality=90)
     (verdict, _), = cal.analyze_references(model, cal.reference_files(tmp_path), tmp_path)
     assert verdict.accepted, verdict
+
+
+@pytest.mark.parametrize("damage", [{"groups": {}}, {"groups": {"portrait": {"count": 1}}, "primary": "portrait"},
+                                    {"groups": [], "primary": None}])
+def test_damaged_profile_is_a_clean_error(tmp_path: Path, damage: dict) -> None:  # type: ignore[type-arg]
+    (tmp_path / "anna.json").write_text(json.dumps({"schema_version": cal.SCHEMA_VERSION, "name": "anna", **damage}))
+    with pytest.raises(cal.GuideError, match="damaged profile"):
+        cal.load_profile("anna", tmp_path)
+    listed = _run("profiles", "--json", env={"GUIDE_PROFILE_DIR": str(tmp_path)})
+    assert listed.exit_code == 0 and "error" in json.loads(listed.stdout)[0]
+
+
+def test_unwritable_profile_folder_is_one_line(refs: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "calibration"
+    blocker.write_text("a file where the folder should be")
+    result = _run("calibrate", str(refs), env={"GUIDE_PROFILE_DIR": str(blocker)})
+    assert result.exit_code == 2 and result.stderr.startswith("guide: error: profile not saved")
+    assert result.stderr.count("\n") == 1

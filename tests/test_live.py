@@ -71,7 +71,7 @@ def test_video_that_ends_closes_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("case", ["garbage_video", "missing_video", "no_display", "missing_profile"])
+@pytest.mark.parametrize("case", ["garbage_video", "missing_video", "no_display", "missing_profile", "bad_record"])
 def test_bad_live_input_is_one_line(tmp_path: Path, case: str) -> None:
     env: dict[str, str] = {"GUIDE_PROFILE_DIR": str(tmp_path)}
     args = ["live", "--no-window", "--source", str(VIDEO / "tfjs_pose_dance.mp4"), "--max-frames", "2"]
@@ -86,6 +86,9 @@ def test_bad_live_input_is_one_line(tmp_path: Path, case: str) -> None:
         env.update(DISPLAY="", WAYLAND_DISPLAY="")
     elif case == "missing_profile":
         args += ["--profile", "anna"]
+    elif case == "bad_record":
+        (tmp_path / "file").write_text("x")
+        args += ["--record", str(tmp_path / "file" / "out.mp4")]
     result = guide(*args, env=env)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("guide: error: ")

@@ -203,3 +203,26 @@ def test_cli_bad_input(tmp_path: Path) -> None:
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     result = runner.invoke(app, ["portrait", str(good), "--strength", "0"], catch_exceptions=False)
     assert result.exit_code == 2 and "Traceback" not in result.stderr  # refused by the option parser
+
+
+@pytest.mark.parametrize("size", [(1000, 2049), (2049, 700), (1537, 1537), (1, 1), (3, 4000)])
+def test_odd_frame_sizes_render(model, size) -> None:  # type: ignore[no-untyped-def]
+    """Sides one pixel past a tile multiple once left a tile without matte pixels."""
+    from guide.parse import parse as parse_raw
+
+    h, w = size
+    image = cv2.resize(cv2.imread(str(PEOPLE / "tfjs_posenet_frisbee.jpg")), (w, h), interpolation=cv2.INTER_AREA)
+    body = parse_raw(model.predict(image, 0.5), keep_probability=True)
+    out = P.render_portrait(image, body)
+    assert out.shape == image.shape and out.dtype == np.uint8
+
+
+def test_rerun_on_a_folder_skips_its_own_outputs(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copy(PEOPLE / "tfjs_posenet_frisbee_2.jpg", tmp_path / "park.jpg")
+    runner = CliRunner()
+    assert runner.invoke(app, ["portrait", str(tmp_path)]).exit_code == 0
+    assert runner.invoke(app, ["portrait", str(tmp_path)]).exit_code == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["park.jpg", "park_portrait-2.jpg", "park_portrait.jpg"], names
