@@ -151,8 +151,8 @@ def bench_speed(
     for model, res in settings:
         for _ in range(3):  # warm-up: first calls at a new input size are slow
             found = analyze_frame(model, frame, res)
-        box = model.predict(frame, res).letterbox
-        results.append(SpeedResult(model.name, model.runtime, res, f"{box.input_width}x{box.input_height}", found))
+        box = model.predict(frame, res).window
+        results.append(SpeedResult(model.name, model.runtime, res, f"{box.width}x{box.height}", found))
         models.append(model)
 
     order = list(range(len(results)))

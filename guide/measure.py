@@ -105,34 +105,49 @@ def _shift(point: tuple[float, float] | None, dx: int, dy: int) -> tuple[float, 
 def landmarks(parse: BodyParse, index: int, border: int | None = None) -> Landmarks:
     """Head top, chin and feet of person `index`, and which of them the frame cuts.
 
-    `border` is how close (pixels) to the image edge counts as touching it;
-    by default 0.5% of the image height, at least one pixel. The work is done
-    inside the person's box, which keeps it cheap enough for every live frame.
+    `border` is how close (image pixels) to the image edge counts as touching
+    it; by default 0.5% of the image height, at least one pixel. The work is
+    done on the parse's raster inside the person's box, which keeps it cheap
+    enough for every live frame; results are in image pixels.
     """
     h = parse.height
+    grid = parse.grid
     border = border if border is not None else max(1, round(0.005 * h))
-    bx0, by0, bx1, by1 = (int(v) for v in parse.people[index].bbox)
+    bx0, by0, bx1, by1 = grid.rows_cols(parse.people[index].bbox)
     person = parse.instances[by0:by1, bx0:bx1] == index
     own_parts = np.where(person, parse.parts[by0:by1, bx0:bx1], -1)
     face = np.isin(own_parts, FACE_PARTS)
     feet_px = np.isin(own_parts, FEET_PARTS)
-    kp = parse.people[index].keypoints.copy()
+    image_kp = parse.people[index].keypoints
+    kp = image_kp.copy()
+    kp[:, 0], kp[:, 1] = grid.points_to_grid(image_kp[:, 0], image_kp[:, 1])
     kp[:, 0] -= bx0
     kp[:, 1] -= by0
 
+    def to_image(point: tuple[float, float] | None) -> tuple[float, float] | None:
+        if point is None:
+            return None
+        x, y = grid.to_image(point[0] + bx0, point[1] + by0)
+        return float(x), float(y)
+
     band = _head_band(face, person, kp)
-    top = _shift(head_top(person, band) if band else None, bx0, by0)
-    chin = _shift(_lowest(face), bx0, by0)
-    feet = _shift(_lowest(feet_px), bx0, by0)
+    top = to_image(head_top(person, band) if band else None)
+    chin = to_image(_lowest(face))
+    feet_local = _lowest(feet_px)
+    feet = to_image(feet_local)
     if feet is None:
-        ankles = [kp[KEYPOINT_ID[n]] for n in ("left_ankle", "right_ankle")]
+        ankles = [image_kp[KEYPOINT_ID[n]] for n in ("left_ankle", "right_ankle")]
         ankles = [a for a in ankles if a[2] >= MIN_KEYPOINT_SCORE]
         if ankles:
             lowest = max(ankles, key=lambda a: a[1])
-            feet = (float(lowest[0]) + bx0 + 0.5, float(min(h, lowest[1] + by0 + 1)))
+            feet = (float(lowest[0]) + 0.5, float(min(h, lowest[1] + 1)))
 
-    touches_top = by0 < border and bool(person[: border - by0].any())
-    touches_bottom = by1 > h - border and bool(person[max(0, h - border - by0) :].any())
+    # Raster rows (in the box) that lie within `border` of the image's top and bottom edges.
+    top_rows = int(np.ceil(float(grid.to_grid(0.0, float(border))[1]))) - by0
+    bottom_row = int(np.floor(float(grid.to_grid(0.0, float(h - border))[1]))) - by0
+    touches_top = top_rows > 0 and bool(person[:top_rows].any())
+    touches_bottom = bottom_row < person.shape[0] and bool(person[max(0, bottom_row) :].any())
+    reaches_bottom = by1 >= grid.height and float(grid.to_image(0.0, float(grid.height))[1]) >= h - 0.5
     cut: list[str] = []
     missing: list[str] = []
     if top is None:
@@ -141,8 +156,14 @@ def landmarks(parse: BodyParse, index: int, border: int | None = None) -> Landma
         cut.append("head")
     if feet is None:
         (cut if touches_bottom else missing).append("feet")
-    elif feet[1] > h - border or _runs_off_bottom(person, feet[1] - by0, feet[0] - bx0, feet_px, by1 >= h):
+    elif feet[1] > h - border:
         cut.append("feet")
+    elif feet_local is not None and _runs_off_bottom(person, feet_local[1], feet_local[0], feet_px, reaches_bottom):
+        cut.append("feet")
+    elif feet_local is None and reaches_bottom:
+        fx, fy = grid.to_grid(feet[0], feet[1])
+        if _runs_off_bottom(person, float(fy) - by0, float(fx) - bx0, feet_px, reaches_bottom):
+            cut.append("feet")
     return Landmarks(top, chin, feet, cut, missing)
 
 
@@ -231,13 +252,15 @@ def framing(parse: BodyParse, index: int, marks: Landmarks | None = None) -> Fra
             head_ratio = (chin - top) / (feet - top)
             conf["head_ratio"] = base
 
-    bx0, by0, bx1, by1 = (int(v) for v in person.bbox)
+    grid = parse.grid
+    bx0, by0, bx1, by1 = grid.rows_cols(person.bbox)
     col_counts = (parse.instances[by0:by1, bx0:bx1] == index).sum(axis=0)
     center_x = None
     if col_counts.any():
         # Median column of the mask pixels: outstretched arms barely move it.
         cum = np.cumsum(col_counts)
-        center_x = (bx0 + float(np.searchsorted(cum, cum[-1] / 2)) + 0.5) / w
+        column = bx0 + float(np.searchsorted(cum, cum[-1] / 2)) + 0.5
+        center_x = float(grid.to_image(column, 0.0)[0]) / w
         conf["center_x"] = base
     tilt = body_tilt(person.keypoints)
     if tilt is not None:

@@ -1,8 +1,10 @@
 """Raw BodyPix outputs -> BodyParse: who is where, pixel by pixel, in the original image.
 
-The person mask and the part map are resampled from model-input resolution to
-the original image grid in one affine warp each (the letterbox crop and scale
-folded in). Several people are separated the way BodyPix's multi-person decoder
+The person mask and the part map are resampled from the model's input raster
+to the parse's raster in one affine warp each (`guide.geometry.resample`; the
+raw output's window says where its raster lies). By default that raster is the
+image's own pixels; the live loop asks for the model's raster itself (no warp
+at all), so its cost does not grow with the camera's pixels. Several people are separated the way BodyPix's multi-person decoder
 does it: decode poses, then give each mask pixel to the pose its long-range
 offsets point at.
 """
@@ -16,6 +18,7 @@ import cv2
 import numpy as np
 
 from guide.body import KEYPOINT_NAMES
+from guide.geometry import Grid, resample
 from guide.model.bodypix import RawOutput, part_ids
 from guide.poses import NUM_KEYPOINTS, Pose, decode_multiple_poses
 
@@ -39,11 +42,13 @@ class Person:
 
 @dataclass
 class BodyParse:
-    """Everything the model says about one image.
+    """Everything the model says about one image of `width` x `height` pixels.
 
     `mask` is the person mask (any person), `parts` holds a part id 0..23 where
     the mask is set and -1 elsewhere, `instances` holds the person index per
-    pixel (-1: nobody). All three are (height, width) arrays on the original grid.
+    pixel (-1: nobody). All three are arrays on `grid`: the image's own pixels
+    (the default, for stills), or a coarser raster or a crop of the image (live).
+    People's keypoints and boxes are always in image pixels.
     """
 
     width: int
@@ -54,9 +59,27 @@ class BodyParse:
     people: list[Person] = field(default_factory=list)
     subject: int | None = None
     probability: np.ndarray | None = None  # float32 person probability, on request
+    grid: Grid = None  # type: ignore[assignment]  # set in __post_init__: the image's own pixels
+
+    def __post_init__(self) -> None:
+        if self.grid is None:
+            self.grid = Grid.identity(self.width, self.height)
+        if self.mask.shape != (self.grid.height, self.grid.width):
+            raise ValueError(f"mask of shape {self.mask.shape} does not match its grid {self.grid.width}x{self.grid.height}")
 
     def person_mask(self, index: int) -> np.ndarray:
+        """Person `index`'s pixels, on `grid`."""
         return self.instances == index
+
+    @property
+    def full_size(self) -> bool:
+        """True when the arrays are the image's own pixels."""
+        return self.grid == Grid.identity(self.width, self.height)
+
+
+def model_grid(raw: RawOutput) -> Grid:
+    """The model input's raster without its padding: the cheapest raster to parse onto."""
+    return raw.window.sub(*raw.window.inside())
 
 
 def _logit(p: float) -> float:
@@ -254,20 +277,24 @@ def parse(
     pose_threshold: float = 0.25,
     min_area_fraction: float = 0.0005,
     keep_probability: bool = False,
+    *,
+    grid: Grid | None = None,
 ) -> BodyParse:
-    """Decode the raw outputs into a BodyParse on the original image grid.
+    """Decode the raw outputs into a BodyParse whose arrays lie on `grid`.
 
-    `threshold` is the person probability above which a pixel is a person
-    (0.7 by default, as upstream). People whose mask covers less than
+    `grid` defaults to the image's own pixels; `model_grid(raw)` is the
+    cheapest. `threshold` is the person probability above which a pixel is a
+    person (0.7 by default, as upstream). People whose mask covers less than
     `min_area_fraction` of the image are dropped as noise.
     """
-    box = raw.letterbox
+    window = raw.window
+    grid = grid or Grid.identity(window.image_width, window.image_height)
     cut = _logit(threshold)
     logits_in = raw.segment_logits_input
-    logits = box.to_image_size(logits_in)
+    logits = resample(logits_in, window, grid)
     mask = logits > cut
     outside = ~mask
-    parts = box.to_image_size(_part_ids_in_mask(raw, cut), nearest=True)
+    parts = resample(_part_ids_in_mask(raw, cut), window, grid, nearest=True)
     parts[outside] = -1
 
     poses = decode_multiple_poses(
@@ -281,42 +308,45 @@ def parse(
         nms_radius=20.0,  # model-input pixels, as upstream
     )
     poses = drop_duplicate_poses(poses)
-    # Label a slightly generous mask at input resolution so every full-resolution
-    # mask pixel finds a label after nearest-neighbour upsampling.
+    # Label a slightly generous mask at input resolution so every mask pixel of
+    # the parse's raster finds a label after nearest-neighbour resampling.
     mask_in = logits_in > cut - 1.0
-    top = int(math.floor(box.pad_top * box.scale_y))
-    left = int(math.floor(box.pad_left * box.scale_x))
-    if top or left:
+    u0, v0, u1, v1 = window.inside()
+    if (u0, v0, u1, v1) != (0, 0, window.width, window.height):
         valid = np.zeros_like(mask_in)
-        valid[top : box.input_height - top, left : box.input_width - left] = True
+        valid[v0:v1, u0:u1] = True
         mask_in &= valid
     labels_in = _assign_coarse(mask_in, raw.long_offsets, poses, raw.output_stride)
     labels_in = drop_stray_blobs(labels_in, poses)
-    instances = box.to_image_size(labels_in, nearest=True)
+    instances = resample(labels_in, window, grid, nearest=True)
     instances[outside] = -1
 
     people: list[Person] = []
-    min_area = max(16, int(min_area_fraction * box.width * box.height))
+    pixel_area = 1.0 / (grid.scale_x * grid.scale_y)  # image pixels per raster pixel
+    min_area = max(16, int(min_area_fraction * window.image_width * window.image_height))
     remap = np.full(len(poses) + 1, -1, dtype=np.int8)
     for i, pose in enumerate(poses):
         person_mask = instances == i
-        area = int(np.count_nonzero(person_mask))
-        bbox = _bbox(person_mask) if area >= min_area else None
-        if bbox is None:
+        area = int(round(np.count_nonzero(person_mask) * pixel_area))
+        box = _bbox(person_mask) if area >= min_area else None
+        if box is None:
             continue
+        x0, y0 = grid.to_image(box[0], box[1])
+        x1, y1 = grid.to_image(box[2], box[3])
         kp = pose.keypoints.copy()
-        kp[:, 0], kp[:, 1] = box.to_image(kp[:, 0], kp[:, 1])
+        kp[:, 0], kp[:, 1] = window.points_to_image(kp[:, 0], kp[:, 1])
         remap[i] = len(people)
-        people.append(Person(len(people), pose.score, kp, bbox, area))
+        people.append(Person(len(people), pose.score, kp, (float(x0), float(y0), float(x1), float(y1)), area))
     if not np.array_equal(remap[: len(poses)], np.arange(len(poses))):
         instances = remap[instances]  # -1 stays -1 (last slot), dropped poses become -1
     return BodyParse(
-        width=box.width,
-        height=box.height,
+        width=window.image_width,
+        height=window.image_height,
         mask=mask,
         parts=parts,
         instances=instances,
         people=people,
-        subject=pick_subject(people, box.width, box.height),
+        subject=pick_subject(people, window.image_width, window.image_height),
         probability=(1.0 / (1.0 + np.exp(-logits))).astype(np.float32) if keep_probability else None,
+        grid=grid,
     )

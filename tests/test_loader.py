@@ -112,15 +112,15 @@ def test_savedmodel_export_loads_through_hub_with_same_outputs(model, tmp_path: 
 def test_letterbox_keeps_aspect_and_round_trips() -> None:
     assert valid_input_size(240, 16) == 241 and valid_input_size(241, 16) == 241 and valid_input_size(3, 16) == 33
     box = letterbox_for(480, 640, 0.5, 16)
-    assert (box.input_height, box.input_width) == (241, 321)
+    assert (box.height, box.width) == (241, 321)
     tall = letterbox_for(1000, 300, 0.5, 16)  # padded on one axis only, never stretched
-    assert (tall.pad_top == 0) != (tall.pad_left == 0)
+    assert (tall.y0 == 0) != (tall.x0 == 0) and min(tall.x0, tall.y0) < 0
     assert abs(tall.scale_x - tall.scale_y) / tall.scale_y < 0.02
     x, y = np.array([0.0, 150.0, 299.0]), np.array([0.0, 500.0, 999.0])
-    bx, by = tall.to_image(*tall.to_input(x, y))
+    bx, by = tall.points_to_image(*tall.points_to_grid(x, y))
     assert np.allclose(bx, x) and np.allclose(by, y)
     image = np.zeros((1000, 300, 3), np.uint8)
-    assert prepare_input(image, tall).shape == (tall.input_height, tall.input_width, 3)
+    assert prepare_input(image, tall).shape == (tall.height, tall.width, 3)
 
 
 def test_variant_urls_point_at_official_storage() -> None:

@@ -1,9 +1,11 @@
 """BodyPix: pre-processing, one inference call, raw outputs.
 
 Images are OpenCV-style BGR `uint8` arrays of shape (H, W, 3). The model sees
-them letterboxed (padded, never stretched) to a size of k * stride + 1 pixels
-per side, scaled from the image by `internal_resolution`, with RGB values mapped
-to [-1, 1] as MobileNet expects. The network runs in TensorFlow Lite (converted
+a window of k * stride + 1 pixels per side: the whole image letterboxed (padded,
+never stretched) and scaled by `internal_resolution`, or a crop around a person
+(`crop_window`); RGB values are mapped to [-1, 1] as MobileNet expects. The
+window is a `guide.geometry.Grid`, carried by the raw output, so whoever reads
+the output can map model pixels back to the image. The network runs in TensorFlow Lite (converted
 at load) or as a compiled TensorFlow function; both return the outputs on the
 stride grid. Upsampling the person logits and part heatmaps is left to numpy,
 on demand: the part argmax only needs interpolating in the few grid cells on
@@ -26,6 +28,7 @@ import cv2
 import numpy as np
 
 from guide.errors import ModelError
+from guide.geometry import Grid
 from guide.model.quiet import quiet_stderr
 from guide.model.registry import ModelSource, resolve
 
@@ -34,100 +37,89 @@ RESNET_MEAN_RGB = (-123.15, -115.90, -103.06)
 NUM_KEYPOINTS = 17
 
 
-@dataclass(frozen=True)
-class Letterbox:
-    """How the original image maps onto the model input.
-
-    The image of `height` x `width` is padded by `pad_*` pixels (original
-    scale) to the input's aspect ratio, then resized to `input_height` x
-    `input_width`. `scale_x`/`scale_y` are input pixels per padded pixel.
-    """
-
-    height: int
-    width: int
-    input_height: int
-    input_width: int
-    pad_top: int
-    pad_bottom: int
-    pad_left: int
-    pad_right: int
-
-    @property
-    def scale_x(self) -> float:
-        return self.input_width / (self.width + self.pad_left + self.pad_right)
-
-    @property
-    def scale_y(self) -> float:
-        return self.input_height / (self.height + self.pad_top + self.pad_bottom)
-
-    def to_image(self, x: np.ndarray | float, y: np.ndarray | float) -> tuple[Any, Any]:
-        """Model-input pixel coordinates (x, y) to original-image pixel coordinates."""
-        return (
-            (np.asarray(x) + 0.5) / self.scale_x - 0.5 - self.pad_left,
-            (np.asarray(y) + 0.5) / self.scale_y - 0.5 - self.pad_top,
-        )
-
-    def to_input(self, x: np.ndarray | float, y: np.ndarray | float) -> tuple[Any, Any]:
-        """Original-image pixel coordinates (x, y) to model-input pixel coordinates."""
-        return (
-            (np.asarray(x) + self.pad_left + 0.5) * self.scale_x - 0.5,
-            (np.asarray(y) + self.pad_top + 0.5) * self.scale_y - 0.5,
-        )
-
-    def input_to_image_matrix(self) -> np.ndarray:
-        """2x3 affine matrix taking image pixel coords to input coords (for cv2.warpAffine)."""
-        sx, sy = self.scale_x, self.scale_y
-        return np.array(
-            [
-                [sx, 0.0, (self.pad_left + 0.5) * sx - 0.5],
-                [0.0, sy, (self.pad_top + 0.5) * sy - 0.5],
-            ],
-            dtype=np.float64,
-        )
-
-    def to_image_size(self, values: np.ndarray, nearest: bool = False) -> np.ndarray:
-        """Resample a map at model-input resolution onto the original image grid."""
-        flags = (cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR) | cv2.WARP_INVERSE_MAP
-        return cv2.warpAffine(
-            values,
-            self.input_to_image_matrix(),
-            (self.width, self.height),
-            flags=flags,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-
-
 def valid_input_size(size: float, stride: int) -> int:
     """Snap a size to k * stride + 1 with k = floor(size / stride), as upstream (at least 2 * stride + 1)."""
     k = max(2, math.floor(size / stride))
     return k * stride + 1
 
 
-def letterbox_for(height: int, width: int, internal_resolution: float, stride: int) -> Letterbox:
+def _input_size_covering(size: float, stride: int) -> int:
+    """The smallest k * stride + 1 (k >= 2) that is at least `size`."""
+    return max(2, math.ceil((size - 1) / stride)) * stride + 1
+
+
+def letterbox_for(height: int, width: int, internal_resolution: float, stride: int) -> Grid:
+    """The model input for a whole image: scaled by `internal_resolution`, padded (never stretched) to k * stride + 1."""
     input_h = valid_input_size(height * internal_resolution, stride)
     input_w = valid_input_size(width * internal_resolution, stride)
     target_aspect = input_w / input_h
-    aspect = width / height
-    pad_t = pad_b = pad_l = pad_r = 0
-    if aspect < target_aspect:
-        pad_l = pad_r = round(0.5 * (target_aspect * height - width))
+    pad_x = pad_y = 0
+    if width / height < target_aspect:
+        pad_x = round(0.5 * (target_aspect * height - width))
     else:
-        pad_t = pad_b = round(0.5 * (width / target_aspect - height))
-    return Letterbox(height, width, input_h, input_w, pad_t, pad_b, pad_l, pad_r)
+        pad_y = round(0.5 * (width / target_aspect - height))
+    return Grid.over((-pad_x, -pad_y, width + pad_x, height + pad_y), input_w, input_h, (width, height))
 
 
-def prepare_input(image_bgr: np.ndarray, box: Letterbox) -> np.ndarray:
-    """The letterboxed RGB uint8 model input for `image_bgr` (padding is black, as upstream)."""
-    padded = image_bgr
-    if box.pad_top or box.pad_bottom or box.pad_left or box.pad_right:
-        padded = cv2.copyMakeBorder(
-            image_bgr, box.pad_top, box.pad_bottom, box.pad_left, box.pad_right, cv2.BORDER_CONSTANT, value=0
-        )
-    shrinking = box.input_width < padded.shape[1]
+def crop_window(
+    box: tuple[float, float, float, float],
+    stride: int,
+    image_size: tuple[int, int],
+    *,
+    scale: float | None = None,
+    input_size: tuple[int, int] | None = None,
+) -> Grid:
+    """The model input for a crop that shows `box` (image edges, x0, y0, x1, y1).
+
+    Either at `scale` input pixels per image pixel (the input is then the
+    smallest k * stride + 1 size that holds the box), or at a fixed
+    `input_size` (width, height), the box fitted inside it: a fixed size lets
+    TFLite keep one interpreter for every frame. The image region starts on a
+    whole pixel and is moved inside the image where it fits (centred, padded,
+    where it is wider or taller than the image).
+    """
+    width, height = image_size
+    bw, bh = max(1.0, box[2] - box[0]), max(1.0, box[3] - box[1])
+    if input_size is not None:
+        scale = min(input_size[0] / bw, input_size[1] / bh)
+        sizes = list(input_size)
+    elif scale is not None:
+        sizes = [_input_size_covering(min(bw, width) * scale, stride), _input_size_covering(min(bh, height) * scale, stride)]
+    else:
+        raise ValueError("crop_window needs a scale or an input size")
+    origin: list[int] = []
+    regions: list[int] = []
+    for lo, hi, limit, size in ((box[0], box[2], width, sizes[0]), (box[1], box[3], height, sizes[1])):
+        region = max(1, round(size / scale))
+        start = round(0.5 * (lo + hi) - 0.5 * region)
+        start = min(max(start, 0), limit - region) if region <= limit else -((region - limit) // 2)
+        origin.append(start)
+        regions.append(region)
+    x0, y0 = origin
+    return Grid.over((x0, y0, x0 + regions[0], y0 + regions[1]), sizes[0], sizes[1], (width, height))
+
+
+def _region(window: Grid) -> tuple[int, int, int, int]:
+    """The whole-pixel image rectangle (x0, y0, x1, y1) a model window shows, padding included."""
+    x0, y0, x1, y1 = window.box
+    return round(x0), round(y0), round(x1), round(y1)
+
+
+def prepare_input(image_bgr: np.ndarray, window: Grid) -> np.ndarray:
+    """The RGB uint8 model input that `window` describes (padding is black, as upstream).
+
+    Only the window's part of the image is touched, so a crop of a big frame
+    costs what the crop costs.
+    """
+    h, w = image_bgr.shape[:2]
+    x0, y0, x1, y1 = _region(window)
+    part = image_bgr[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
+    pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))
+    if any(pads):
+        part = cv2.copyMakeBorder(part, *pads, cv2.BORDER_CONSTANT, value=0)
+    shrinking = window.width < part.shape[1]
     resized = cv2.resize(
-        padded,
-        (box.input_width, box.input_height),
-        interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
+        part, (window.width, window.height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     )
     return cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
 
@@ -220,7 +212,7 @@ class RawOutput:
     long_offsets: np.ndarray  # (oh, ow, 34)
     displacement_fwd: np.ndarray  # (oh, ow, 32)
     displacement_bwd: np.ndarray  # (oh, ow, 32)
-    letterbox: Letterbox
+    window: Grid  # the model input over the image (letterbox or crop): maps input pixels to image pixels
     output_stride: int
 
     @cached_property
@@ -377,10 +369,14 @@ class BodyPix:
                 if runtime == "tflite":
                     raise ModelError(f"cannot run {name} with TFLite: {str(exc).splitlines()[0]}") from None
 
-    def predict(self, image_bgr: np.ndarray, internal_resolution: float = 0.5) -> RawOutput:
+    def predict(self, image_bgr: np.ndarray, internal_resolution: float = 0.5, *, window: Grid | None = None) -> RawOutput:
+        """Run the network on the whole image at `internal_resolution`, or on `window` (see `crop_window`)."""
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
             raise ValueError(f"predict wants a BGR uint8 (H, W, 3) image, got {image_bgr.dtype} {image_bgr.shape}")
-        box = letterbox_for(image_bgr.shape[0], image_bgr.shape[1], internal_resolution, self.output_stride)
+        h, w = image_bgr.shape[:2]
+        box = window or letterbox_for(h, w, internal_resolution, self.output_stride)
+        if (box.image_width, box.image_height) != (w, h):
+            raise ValueError(f"window is for a {box.image_width}x{box.image_height} image, got {w}x{h}")
         batch = prepare_input(image_bgr, box)[np.newaxis]
         if self._lite is not None:
             outputs = self._lite(batch)
