@@ -14,6 +14,7 @@ from guide.images import Photo, write_image_atomic
 from guide.measure import Landmarks, landmarks
 from guide.model.bodypix import BodyPix
 from guide.parse import DEFAULT_THRESHOLD, BodyParse, parse
+from guide.regions import refine
 
 # Stills: the model sees up to this many pixels on the long side (upscaling small photos
 # too: BodyPix finds more of a small person at a larger internal resolution).
@@ -33,15 +34,36 @@ class Analysis:
     resolution: float
 
 
+def parse_still(
+    model: BodyPix,
+    image_bgr: np.ndarray,
+    resolution: float | None = None,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    keep_probability: bool = False,
+) -> tuple[BodyParse, float]:
+    """A still at full quality: the whole photo at still resolution, then its people who
+    were small there again on crops (`guide.regions.refine`). Arrays at the photo's size.
+
+    A given `resolution` forces a single pass at that resolution. Returns the
+    parse and the whole-photo pass's resolution.
+    """
+    h, w = image_bgr.shape[:2]
+    res = resolution if resolution is not None else still_resolution(h, w)
+    raw = model.predict(image_bgr, res)
+    body = parse(raw, threshold=threshold, keep_probability=keep_probability)
+    if resolution is None:
+        refine(model, image_bgr, body, raw.window.scale, threshold=threshold)
+    return body, res
+
+
 def analyze_photo(
     model: BodyPix,
     photo: Photo,
     resolution: float | None = None,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> Analysis:
-    h, w = photo.image.shape[:2]
-    res = resolution if resolution is not None else still_resolution(h, w)
-    body = parse(model.predict(photo.image, res), threshold=threshold)
+    body, res = parse_still(model, photo.image, resolution, threshold=threshold)
     marks = [landmarks(body, i) for i in range(len(body.people))]
     return Analysis(photo, body, marks, res)
 

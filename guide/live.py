@@ -1,12 +1,19 @@
-"""The live loop: frames in, guidance drawn, captures saved.
+"""The live loop: a frame source, an analyzer, and sinks, composed by a short driver.
 
-For a camera, inference runs on a worker thread on the newest frame while the
-main thread keeps showing camera frames with the latest guidance drawn over
-them, so the window keeps the camera's frame rate even when the model is
-slower. For a video file or an image folder every frame is analysed in order
-(repeatable runs, one log line per frame). On capture the full camera frame
-(never the overlay) is analysed again at still quality, rendered in portrait
-mode and saved to `captures/` with a JSON sidecar.
+- Source (`guide.sources`): camera, video file or image folder.
+- Analyzer: the subject tracker (`guide.tracking`), measurements, smoothing and
+  guidance for one frame. For a camera it runs on a worker thread on the newest
+  frame while the main thread keeps showing camera frames with the latest
+  guidance drawn (`WorkerInference`); a video file or image folder is analysed
+  frame by frame (`InlineInference`: repeatable runs, one log line per frame).
+- Sinks: the JSONL log, the auto-capture trigger and the capturer (which
+  analyses the full camera frame again at still quality, renders it in
+  portrait mode and saves it), the overlay `View`, the video recorder and the
+  window with its keys. Each is a small class that can be tested alone.
+
+The overlay is drawn on the view: the frame scaled down once to at most
+`MAX_VIEW_SIDE` pixels, so drawing costs the same for any camera; it is
+only made when a window or a recording needs it.
 """
 
 from __future__ import annotations
@@ -16,33 +23,36 @@ import json
 import os
 import sys
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 import cv2
 import numpy as np
 
 from guide.errors import GuideError
+from guide.geometry import Grid
 from guide.guidance import Guidance, Target, advise, builtin_target, crop_for, framing_in_crop, target_from_profile
 from guide.images import write_bytes_atomic
 from guide.measure import Framing, Landmarks, framing, landmarks, orientation_of
 from guide.model.bodypix import BodyPix
 from guide.model.quiet import quiet_stderr
 from guide.overlay import MaskTint, draw_guidance, draw_label, paste_thumbnail
-from guide.parse import BodyParse, parse
+from guide.parse import BodyParse
 from guide.smoothing import AdviceStabilizer, FramingSmoother
 from guide.sources import CameraSource, Frame, FrameSource
+from guide.tracking import DETECT_SHORT_SIDE, SEARCH_SHORT_SIDE, SubjectTracker
 
 WINDOW = "guide"
-MAX_WINDOW_SIDE = 960  # larger frames are shown scaled down (recordings and captures keep full size)
+MAX_VIEW_SIDE = 960  # the window and the recording show frames at most this large; captures keep full size
 KEY_SPACE, KEY_ESC = 32, 27
 
 
 @dataclass
 class LiveOptions:
-    resolution: float = 0.5  # internal resolution while live; captures use still quality
+    resolution: float = 0.5  # whole-frame pass size, as a fraction of a 640x480 frame; captures use still quality
     threshold: float = 0.7
     window: bool = True
     auto_capture: bool = False
@@ -60,11 +70,14 @@ class Analysis:
     """What the model and the guidance engine made of one frame."""
 
     frame: Frame
-    parse: BodyParse
+    parse: BodyParse  # holds the subject; its grid may be a crop of the frame (see `roi`)
     marks: Landmarks | None
     framing: Framing | None
     guidance: Guidance
     latency_ms: float
+    subject_id: int | None = None
+    roi: tuple[int, int, int, int] | None = None  # frame pixels of the subject's crop; None: whole frame
+    people: int = 0
 
 
 @dataclass
@@ -86,8 +99,11 @@ def next_capture_path(folder: Path, stem: str = "capture") -> Path:
     return folder / f"{stem}_{n:04d}.jpg"
 
 
+# --- the analyzer --------------------------------------------------------------------
+
+
 class Analyzer:
-    """Frame -> parse -> smoothed framing -> stable guidance (one subject, the profile's target).
+    """Frame -> tracked subject -> smoothed framing -> stable guidance (the profile's target).
 
     Without a profile the built-in framing rules are the target. The target is
     fixed on the first frame, once the camera's orientation is known.
@@ -95,6 +111,13 @@ class Analyzer:
 
     def __init__(self, model: BodyPix, profile: dict[str, Any] | None, options: LiveOptions) -> None:
         self.model, self.profile, self.options = model, profile, options
+        scale = options.resolution / 0.5  # --resolution scales the whole-frame passes (0.5: the defaults)
+        self.tracker = SubjectTracker(
+            model,
+            threshold=options.threshold,
+            detect_short_side=max(2 * model.output_stride + 1, round(scale * DETECT_SHORT_SIDE)),
+            search_short_side=max(2 * model.output_stride + 1, round(scale * SEARCH_SHORT_SIDE)),
+        )
         self.target: Target | None = None
         self.timings: dict[str, float] = {}
         self.smoother = FramingSmoother()
@@ -112,10 +135,9 @@ class Analyzer:
         start = time.perf_counter()
         h, w = frame.image.shape[:2]
         target = self.target_for(w, h)
-        raw = self.model.predict(frame.image, self.options.resolution)
-        t_predict = time.perf_counter()
-        body = parse(raw, threshold=self.options.threshold)
-        t_parse = time.perf_counter()
+        tracked = self.tracker.update(frame.image, frame.t)
+        body = tracked.parse
+        t_model = time.perf_counter()
         marks = fr = None
         if body.subject is not None:
             marks = landmarks(body, body.subject)
@@ -134,12 +156,68 @@ class Analyzer:
         end = time.perf_counter()
         # Per-stage milliseconds of the last frame, for bench/live.py.
         self.timings = {
-            "predict": (t_predict - start) * 1000,
-            "parse": (t_parse - t_predict) * 1000,
-            "measure": (t_measure - t_parse) * 1000,
+            "predict": tracked.timings.get("predict", 0.0),
+            "parse": tracked.timings.get("parse", 0.0),
+            "measure": (t_measure - t_model) * 1000,
             "guidance": (end - t_measure) * 1000,
+            "passes": 1.0 + tracked.detected,
         }
-        return Analysis(frame, body, marks, smoothed, guidance, (end - start) * 1000)
+        return Analysis(frame, body, marks, smoothed, guidance, (end - start) * 1000,
+                        tracked.subject_id, tracked.roi, tracked.people)
+
+
+class InlineInference:
+    """Every frame analysed before the next is read (files: repeatable, one result per frame)."""
+
+    def __init__(self, analyzer: Callable[[Frame], Analysis]) -> None:
+        self.analyzer = analyzer
+
+    def push(self, frame: Frame) -> tuple[Analysis | None, bool]:
+        return self.analyzer(frame), True
+
+    def close(self) -> None:
+        pass
+
+
+class WorkerInference:
+    """The newest frame analysed on a worker thread; the latest result is kept for drawing."""
+
+    def __init__(self, analyzer: Callable[[Frame], Analysis]) -> None:
+        self.analyzer = analyzer
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: Future[Analysis] | None = None
+        self._latest: Analysis | None = None
+
+    def push(self, frame: Frame) -> tuple[Analysis | None, bool]:
+        fresh = self._pending is not None and self._pending.done()
+        if fresh:
+            assert self._pending is not None
+            self._latest, self._pending = self._pending.result(), None
+        if self._pending is None:
+            self._pending = self._pool.submit(self.analyzer, frame)
+        return self._latest, fresh
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class FpsMeter:
+    """Processed frames per second over the last `window` results."""
+
+    def __init__(self, window: int = 30) -> None:
+        self._times: deque[float] = deque(maxlen=window)
+
+    def tick(self) -> None:
+        self._times.append(time.perf_counter())
+
+    @property
+    def fps(self) -> float:
+        if len(self._times) < 2 or self._times[-1] <= self._times[0]:
+            return 0.0
+        return (len(self._times) - 1) / (self._times[-1] - self._times[0])
+
+
+# --- sinks ---------------------------------------------------------------------------
 
 
 def log_record(analysis: Analysis, fps: float) -> dict[str, Any]:
@@ -147,7 +225,7 @@ def log_record(analysis: Analysis, fps: float) -> dict[str, Any]:
     return {
         "frame": analysis.frame.index,
         "t": round(analysis.frame.t, 4),
-        "people": len(analysis.parse.people),
+        "people": analysis.people,
         "score": g.score,
         "advice": [{"action": a.action, "amount": round(float(a.amount), 4)} for a in g.advice],
         "framing": {k: (None if v is None else round(v, 4)) for k, v in analysis.framing.values().items()}
@@ -156,7 +234,108 @@ def log_record(analysis: Analysis, fps: float) -> dict[str, Any]:
         "message": g.message,
         "fps": round(fps, 2),
         "latency_ms": round(analysis.latency_ms, 2),
+        "subject_id": analysis.subject_id,
+        "roi": list(analysis.roi) if analysis.roi is not None else None,
     }
+
+
+class FrameLog:
+    """`--log`: one JSON line per analysed frame; the file is opened on the first line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: TextIO | None = None
+
+    def write(self, analysis: Analysis, fps: float) -> None:
+        try:
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = self.path.open("w", encoding="utf-8")
+            self._fh.write(json.dumps(log_record(analysis, fps)) + "\n")
+        except OSError as exc:
+            raise GuideError(f"{self.path}: cannot write ({exc.strerror})", exit_code=2) from None
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+class Recorder:
+    """`--record`: the overlaid view, as an .mp4 at the source's frame rate."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path, self.fps = path, fps
+        self._writer: cv2.VideoWriter | None = None
+
+    def write(self, view: np.ndarray) -> None:
+        if self._writer is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise GuideError(f"{self.path}: cannot write ({exc.strerror})", exit_code=2) from None
+            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (view.shape[1], view.shape[0]))
+            if not self._writer.isOpened():
+                raise GuideError(f"{self.path}: cannot write a video there", exit_code=2)
+        self._writer.write(view)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+
+class Window:
+    """The on-screen window; `show` returns the key pressed (or None), `closed` when the user shut it."""
+
+    def __init__(self) -> None:
+        if not display_available():
+            raise GuideError("no display to open a window on: use --no-window (with --record/--log)", exit_code=2)
+        fonts = Path("/usr/share/fonts/truetype")
+        if fonts.is_dir():  # OpenCV's Qt ships no fonts and says so on every start
+            os.environ.setdefault("QT_QPA_FONTDIR", str(fonts))
+        with quiet_stderr():
+            cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+
+    def show(self, view: np.ndarray) -> int | None:
+        cv2.imshow(WINDOW, view)
+        key = cv2.waitKey(1) & 0xFF
+        return None if key == 0xFF else key
+
+    @property
+    def closed(self) -> bool:
+        return cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1
+
+    def close(self) -> None:
+        cv2.destroyAllWindows()
+
+
+class AutoCapture:
+    """`--auto-capture`: once the framing has matched for `hold` seconds, count down, then fire."""
+
+    def __init__(self, hold_seconds: float, countdown_seconds: float) -> None:
+        self.hold_seconds, self.countdown_seconds = hold_seconds, countdown_seconds
+        self._hold_since: float | None = None
+        self._countdown_from: float | None = None
+
+    def update(self, analysis: Analysis, now: float) -> bool:
+        """True when a capture should be taken now. `now` is a monotonic clock."""
+        advice = analysis.guidance.advice
+        if not (advice and advice[0].action == "hold"):
+            self._hold_since = self._countdown_from = None
+            return False
+        if self._hold_since is None:
+            self._hold_since = analysis.frame.t
+        if self._countdown_from is None and analysis.frame.t - self._hold_since >= self.hold_seconds:
+            self._countdown_from = now
+        if self._countdown_from is not None and now - self._countdown_from >= self.countdown_seconds:
+            self._hold_since = self._countdown_from = None
+            return True
+        return False
+
+    def seconds_left(self, now: float) -> float | None:
+        if self._countdown_from is None:
+            return None
+        return max(0.0, self.countdown_seconds - (now - self._countdown_from))
 
 
 class Capturer:
@@ -179,13 +358,13 @@ class Capturer:
         self._pending = self._pool.submit(self._save, image.copy(), sidecar)
 
     def _save(self, image: np.ndarray, sidecar: dict[str, Any]) -> tuple[Path, np.ndarray] | None:
-        from guide.analyze import still_resolution
+        from guide.analyze import parse_still
         from guide.portrait import render_portrait
 
         folder = self.options.captures
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            body = parse(self.model.predict(image, still_resolution(*image.shape[:2])), keep_probability=True)
+            body, _ = parse_still(self.model, image, keep_probability=True)
             rendered = render_portrait(image, body, strength=self.options.strength) if body.people else image
             ok, data = cv2.imencode(".jpg", rendered, [cv2.IMWRITE_JPEG_QUALITY, 95])
             if not ok:
@@ -220,160 +399,119 @@ class Capturer:
         self._pool.shutdown(wait=True)
 
 
+def view_grid(width: int, height: int, max_side: int = MAX_VIEW_SIDE) -> Grid:
+    """The raster the overlay is drawn on: the frame, scaled down to at most `max_side` pixels."""
+    scale = min(1.0, max_side / max(width, height))
+    return Grid.over((0, 0, width, height), max(1, round(width * scale)), max(1, round(height * scale)), (width, height))
+
+
+class View:
+    """The overlaid picture: the frame at view size, the subject tinted, guidance, countdown, last capture."""
+
+    def __init__(self) -> None:
+        self.tint = MaskTint()
+        self.show_tint, self.show_help = True, False
+        self.warning: tuple[str, float] | None = None
+
+    def update(self, analysis: Analysis) -> None:
+        """A new analysis: the tint follows its mask (drawn on the view's raster)."""
+        h, w = analysis.frame.image.shape[:2]
+        self.tint.update_from(analysis.parse, view_grid(w, h))
+
+    def render(self, image: np.ndarray, analysis: Analysis | None, fps: float, *, countdown: float | None = None,
+               thumbnail: tuple[np.ndarray, float] | None = None) -> np.ndarray:
+        h, w = image.shape[:2]
+        grid = view_grid(w, h)
+        out = image if (grid.width, grid.height) == (w, h) else cv2.resize(
+            image, (grid.width, grid.height), interpolation=cv2.INTER_AREA)
+        if self.show_tint:
+            out = self.tint.annotate(out)
+        if analysis is not None:
+            out = draw_guidance(out, analysis.guidance, fps, self.show_help, scale=grid.scale)
+        now = time.monotonic()
+        if countdown is not None:
+            draw_label(out, f"{max(0, int(np.ceil(countdown)))}", (out.shape[1] // 2 - 20, out.shape[0] // 2),
+                       (60, 220, 60), 3.0)
+        if thumbnail and now - thumbnail[1] < 4.0:
+            out = paste_thumbnail(out, thumbnail[0])
+        if self.warning and now - self.warning[1] < 5.0:
+            draw_label(out, self.warning[0][:70], (10, out.shape[0] - 12), (0, 0, 255), 0.6)
+        return out
+
+
+# --- the driver ----------------------------------------------------------------------
+
+
 class LiveSession:
     """Runs the loop until the source ends, the user quits, or `max_frames` frames were shown."""
 
     def __init__(self, model: BodyPix, source: FrameSource, profile: dict[str, Any] | None, options: LiveOptions) -> None:
         self.model, self.source, self.options = model, source, options
         self.analyzer = Analyzer(model, profile, options)
+        self.view = View()
         self.capturer = Capturer(model, options, self.warn)
-        self.tint = MaskTint()
-        self.show_tint, self.show_help = True, False
-        self.warning: tuple[str, float] | None = None
-        self._writer: cv2.VideoWriter | None = None
-        self._log: TextIO | None = None
-        self._hold_since: float | None = None
-        self._countdown_from: float | None = None
 
     def warn(self, message: str) -> None:
         print(f"guide: warning: {message}", file=sys.stderr, flush=True)
-        self.warning = (message, time.monotonic())
+        self.view.warning = (message, time.monotonic())
 
-    # --- output ends -------------------------------------------------------------------
-
-    def _open_outputs(self, shape: tuple[int, ...]) -> None:
-        if self.options.record and self._writer is None:
-            try:
-                self.options.record.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise GuideError(f"{self.options.record}: cannot write ({exc.strerror})", exit_code=2) from None
-            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-            self._writer = cv2.VideoWriter(str(self.options.record), fourcc, self.source.fps, (shape[1], shape[0]))
-            if not self._writer.isOpened():
-                raise GuideError(f"{self.options.record}: cannot write a video there", exit_code=2)
-        if self.options.log and self._log is None:
-            try:
-                self.options.log.parent.mkdir(parents=True, exist_ok=True)
-                self._log = self.options.log.open("w", encoding="utf-8")
-            except OSError as exc:
-                raise GuideError(f"{self.options.log}: cannot write ({exc.strerror})", exit_code=2) from None
-
-    def _close_outputs(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-        if self._log is not None:
-            self._log.close()
-
-    # --- drawing -----------------------------------------------------------------------
-
-    def _draw(self, image: np.ndarray, analysis: Analysis | None, fps: float) -> np.ndarray:
-        out = self.tint.annotate(image) if self.show_tint else image
-        if analysis is not None:
-            out = draw_guidance(out, analysis.guidance, fps, self.show_help)
-        now = time.monotonic()
-        if self._countdown_from is not None:
-            left = self.options.countdown_seconds - (now - self._countdown_from)
-            draw_label(out, f"{max(0, int(np.ceil(left)))}", (out.shape[1] // 2 - 20, out.shape[0] // 2), (60, 220, 60), 3.0)
-        if self.capturer.thumbnail and now - self.capturer.thumbnail[1] < 4.0:
-            out = paste_thumbnail(out, self.capturer.thumbnail[0])
-        if self.warning and now - self.warning[1] < 5.0:
-            draw_label(out, self.warning[0][:70], (10, out.shape[0] - 12), (0, 0, 255), 0.6)
-        return out
-
-    def _auto_capture(self, analysis: Analysis, image: np.ndarray) -> None:
-        if not self.options.auto_capture:
-            return
-        now = analysis.frame.t
-        matched = bool(analysis.guidance.advice) and analysis.guidance.advice[0].action == "hold"
-        if not matched:
-            self._hold_since = self._countdown_from = None
-            return
-        if self._hold_since is None:
-            self._hold_since = now
-        if self._countdown_from is None and now - self._hold_since >= self.options.hold_seconds:
-            self._countdown_from = time.monotonic()
-        if self._countdown_from is not None and time.monotonic() - self._countdown_from >= self.options.countdown_seconds:
-            self.capturer.capture(image, analysis)
-            self._hold_since = self._countdown_from = None
-
-    # --- the loop ----------------------------------------------------------------------
+    def _key(self, key: int | None, image: np.ndarray, latest: Analysis | None) -> bool:
+        """Act on a key; True to quit."""
+        if key in (ord("q"), ord("Q"), KEY_ESC):
+            return True
+        if key == KEY_SPACE:
+            self.capturer.capture(image, latest)
+        elif key in (ord("m"), ord("M")):
+            self.view.show_tint = not self.view.show_tint
+        elif key in (ord("h"), ord("H")):
+            self.view.show_help = not self.view.show_help
+        return False
 
     def run(self) -> LiveSummary:
-        summary = LiveSummary()
-        live = isinstance(self.source, CameraSource)
-        worker = ThreadPoolExecutor(max_workers=1) if live else None
-        pending: Future[Analysis] | None = None
-        latest: Analysis | None = None
-        times: list[float] = []
-        if self.options.window:
-            if not display_available():
-                raise GuideError("no display to open a window on: use --no-window (with --record/--log)", exit_code=2)
-            fonts = Path("/usr/share/fonts/truetype")
-            if fonts.is_dir():  # OpenCV's Qt ships no fonts and says so on every start
-                os.environ.setdefault("QT_QPA_FONTDIR", str(fonts))
-            with quiet_stderr():
-                cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
-        try:
+        options, summary = self.options, LiveSummary()
+        meter = FpsMeter()
+        auto = AutoCapture(options.hold_seconds, options.countdown_seconds) if options.auto_capture else None
+        with contextlib.ExitStack() as stack:  # each part is closed even if another fails
+            stack.callback(self.source.close)
+            window = Window() if options.window else None
+            if window is not None:
+                stack.callback(window.close)
+            stack.callback(self.capturer.close)
+            log = FrameLog(options.log) if options.log else None
+            if log is not None:
+                stack.callback(log.close)
+            recorder = Recorder(options.record, self.source.fps) if options.record else None
+            if recorder is not None:
+                stack.callback(recorder.close)
+            camera = isinstance(self.source, CameraSource)
+            inference = WorkerInference(self.analyzer) if camera else InlineInference(self.analyzer)
+            stack.callback(inference.close)
             for frame in self.source.frames():
-                if self.options.max_frames is not None and summary.frames >= self.options.max_frames:
+                if options.max_frames is not None and summary.frames >= options.max_frames:
                     break
                 summary.frames += 1
-                if worker is None:
-                    latest = self.analyzer(frame)
-                    fresh = True
-                else:  # camera: analyse the newest frame when the worker is free, draw the latest result
-                    fresh = pending is not None and pending.done()
-                    if fresh:
-                        assert pending is not None
-                        latest, pending = pending.result(), None
-                    if pending is None:
-                        pending = worker.submit(self.analyzer, frame)
+                latest, fresh = inference.push(frame)
                 if fresh and latest is not None:
                     summary.processed += 1
-                    times.append(time.perf_counter())
-                    self.tint.update(latest.parse.mask, frame.image.shape[:2])
-                fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
-                if len(times) > 30:
-                    times = times[-30:]
-                self._open_outputs(frame.image.shape)
-                if fresh and latest is not None:
-                    if self._log is not None:
-                        try:
-                            self._log.write(json.dumps(log_record(latest, fps)) + "\n")
-                        except OSError as exc:
-                            raise GuideError(f"{self.options.log}: cannot write ({exc.strerror})") from None
-                    self._auto_capture(latest, frame.image)
-                if self.capturer.poll() is not None:
-                    summary.captures = list(self.capturer.saved)
-                shown = self._draw(frame.image, latest, fps)
-                if self._writer is not None:
-                    self._writer.write(shown)
-                if self.options.window:
-                    scale = MAX_WINDOW_SIDE / max(shown.shape[:2])
-                    if scale < 1:
-                        shown = cv2.resize(shown, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-                    cv2.imshow(WINDOW, shown)
-                    key = cv2.waitKey(1) & 0xFF
-                    if key in (ord("q"), ord("Q"), KEY_ESC):
-                        break
-                    if key == KEY_SPACE:
+                    meter.tick()
+                    self.view.update(latest)
+                    if log is not None:
+                        log.write(latest, meter.fps)
+                    if auto is not None and auto.update(latest, time.monotonic()):
                         self.capturer.capture(frame.image, latest)
-                    elif key in (ord("m"), ord("M")):
-                        self.show_tint = not self.show_tint
-                    elif key in (ord("h"), ord("H")):
-                        self.show_help = not self.show_help
-                    if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+                self.capturer.poll()
+                summary.fps = meter.fps
+                if window is None and recorder is None:
+                    continue  # nobody looks: no drawing
+                shown = self.view.render(
+                    frame.image, latest, meter.fps,
+                    countdown=auto.seconds_left(time.monotonic()) if auto else None,
+                    thumbnail=self.capturer.thumbnail,
+                )
+                if recorder is not None:
+                    recorder.write(shown)
+                if window is not None:
+                    if self._key(window.show(shown), frame.image, latest) or window.closed:
                         break
-                summary.fps = fps
-        finally:
-            # Each step runs even if an earlier one fails: the recording is finalised, the camera freed.
-            with contextlib.ExitStack() as cleanup:
-                if self.options.window:
-                    cleanup.callback(cv2.destroyAllWindows)
-                cleanup.callback(self.source.close)
-                cleanup.callback(self._close_outputs)
-                cleanup.callback(self.capturer.close)
-                if worker is not None:
-                    cleanup.callback(worker.shutdown, wait=True)
-            summary.captures = list(self.capturer.saved)
+        summary.captures = list(self.capturer.saved)
         return summary

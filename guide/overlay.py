@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from guide.body import KEYPOINT_ID, SKELETON
+from guide.geometry import Grid, resample
 from guide.measure import Landmarks, landmarks
 from guide.parse import BodyParse
 
@@ -173,7 +174,15 @@ class MaskTint:
         self._alpha: np.ndarray | None = None
 
     def update(self, mask: np.ndarray | None, shape: tuple[int, int]) -> None:
+        """A new person mask of the scene's `shape` (or None: nobody)."""
         current = np.zeros(shape, np.float32) if mask is None else mask.astype(np.float32)
+        self._blend(current)
+
+    def update_from(self, parse: BodyParse, scene: Grid) -> None:
+        """A new parse, whatever its raster: its mask is read on the `scene` raster (zero outside its grid)."""
+        self._blend(resample(parse.mask.astype(np.float32), parse.grid, scene, fill=0.0))
+
+    def _blend(self, current: np.ndarray) -> None:
         if self._alpha is None or self._alpha.shape != current.shape:
             self._alpha = current
         else:
@@ -212,8 +221,14 @@ def _step_glyph(img: np.ndarray, centre: tuple[int, int], size: int, outward: bo
         cv2.arrowedLine(img, a, b, colour, max(4, size // 8), cv2.LINE_AA, tipLength=0.45)
 
 
-def draw_guidance(scene: np.ndarray, guidance, fps: float | None = None, show_help: bool = False) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Target box, crop, the one or two most important instructions with arrows, score and fps."""
+def draw_guidance(  # type: ignore[no-untyped-def]
+    scene: np.ndarray, guidance, fps: float | None = None, show_help: bool = False, *, scale: float = 1.0
+) -> np.ndarray:
+    """Target box, crop, the one or two most important instructions with arrows, score and fps.
+
+    `scale` is scene pixels per frame pixel, for a scene that is the frame
+    scaled down (the guidance's boxes are in frame pixels).
+    """
     out = scene.copy()
     h, w = out.shape[:2]
     unit = max(0.6, min(h, w) / 480)
@@ -222,7 +237,7 @@ def draw_guidance(scene: np.ndarray, guidance, fps: float | None = None, show_he
     colour = GOOD if holding else BAD
     crop = getattr(guidance, "crop", None)
     if crop is not None:
-        x0, y0, x1, y1 = (int(round(v)) for v in crop)
+        x0, y0, x1, y1 = (int(round(v * scale)) for v in crop)
         shade = out.copy()
         shade[:, :x0] = shade[:, :x0] // 3
         shade[:, x1:] = shade[:, x1:] // 3
@@ -232,7 +247,7 @@ def draw_guidance(scene: np.ndarray, guidance, fps: float | None = None, show_he
         cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), (220, 220, 220), 1, cv2.LINE_AA)
     box = getattr(guidance, "target_box", None)
     if box is not None:
-        x0, y0, x1, y1 = (int(round(v)) for v in box)
+        x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
         cv2.rectangle(out, (x0, y0), (x1, y1), (0, 0, 0), max(3, round(4 * unit)), cv2.LINE_AA)
         cv2.rectangle(out, (x0, y0), (x1, y1), colour, max(2, round(2.5 * unit)), cv2.LINE_AA)
     message = getattr(guidance, "message", None)

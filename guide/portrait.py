@@ -484,15 +484,14 @@ def portrait_photo(
     Raises GuideError for an unreadable photo, a photo with no person (unless
     `force`: then the whole photo is blurred) and an unwritable destination.
     """
-    from guide.analyze import still_resolution
-    from guide.parse import parse as parse_raw
+    from guide.analyze import parse_still
 
     if not 0 < strength <= MAX_STRENGTH:
         raise GuideError(f"strength must be in (0, {MAX_STRENGTH:g}], got {strength:g}")
     photo = read_photo(path, max_pixels=PORTRAIT_MAX_PIXELS)
     image = photo.image
     h, w = image.shape[:2]
-    body = parse_raw(model.predict(image, still_resolution(h, w)), keep_probability=True)
+    body, _ = parse_still(model, image, keep_probability=True)
     people = len(body.people)
     if not has_person(body):
         if not force:

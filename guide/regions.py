@@ -1,0 +1,175 @@
+"""Subject-centred inference: look again, closer, at the people who matter.
+
+BodyPix measures a person well when they are a few hundred pixels tall in its
+input; a person at 30% of a webcam frame or 20% of a phone photo is far less.
+The pattern of pose trackers fixes that: a whole-image pass finds people, then
+the model runs again on a crop around a person, scaled so they are
+`PERSON_HEIGHT` pixels tall, and the crop's results are mapped back into the
+image (the crop's `Grid` does the mapping). `refine` does this for stills;
+`guide.tracking` does it frame after frame for live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from guide.geometry import Grid, expand_box, iou
+from guide.model.bodypix import BodyPix, crop_window
+from guide.parse import DEFAULT_THRESHOLD, BodyParse, Person, parse, pick_subject
+
+# Person height in model-input pixels for the refined pass. Chosen with
+# bench/sizes.py: head-top and feet errors stop improving above ~250 px, and
+# the cost grows with its square.
+PERSON_HEIGHT = 288
+# Room around the person's box in the crop, as fractions of their height: a
+# raised arm, a step, or the motion between two live frames stays inside.
+MARGIN_TOP, MARGIN_BOTTOM, MARGIN_SIDES = 0.15, 0.12, 0.15
+# Stills: people at least this tall relative to the subject are refined too (at most MAX_REFINED in all).
+COMPANION_HEIGHT = 0.6
+MAX_REFINED = 4
+MIN_KEYPOINT_SCORE = 0.3
+
+
+def person_box(person: Person) -> tuple[float, float, float, float]:
+    """The person's mask box, grown to hold their confident keypoints (a hand the mask missed)."""
+    x0, y0, x1, y1 = person.bbox
+    kp = person.keypoints[person.keypoints[:, 2] >= MIN_KEYPOINT_SCORE]
+    if len(kp):
+        x0, y0 = min(x0, float(kp[:, 0].min())), min(y0, float(kp[:, 1].min()))
+        x1, y1 = max(x1, float(kp[:, 0].max()) + 1), max(y1, float(kp[:, 1].max()) + 1)
+    return x0, y0, x1, y1
+
+
+def crop_box(box: tuple[float, float, float, float], grow: float = 1.0) -> tuple[float, float, float, float]:
+    """The image rectangle a crop around `box` shows: the box with its margins (times `grow`)."""
+    return expand_box(
+        box, top=MARGIN_TOP * grow, bottom=MARGIN_BOTTOM * grow, sides=MARGIN_SIDES * grow, min_aspect=0.5
+    )
+
+
+def refined_window(
+    box: tuple[float, float, float, float],
+    image_size: tuple[int, int],
+    stride: int,
+    *,
+    person_height: float = PERSON_HEIGHT,
+    input_size: tuple[int, int] | None = None,
+) -> Grid:
+    """The model window for a person in `box`: margins around it, the person `person_height` px tall.
+
+    With `input_size` (width, height) the window has that size and the box is
+    fitted in it (live: one TFLite interpreter for every frame).
+    """
+    shown = crop_box(box)
+    if input_size is not None:
+        return crop_window(shown, stride, image_size, input_size=input_size)
+    scale = person_height / max(1.0, box[3] - box[1])
+    return crop_window(shown, stride, image_size, scale=scale)
+
+
+def similarity(a: Person, b: Person) -> float:
+    """How likely two detections are the same person, in [0, 1]: box overlap and keypoint agreement.
+
+    Keypoint agreement is COCO's object keypoint similarity with a flat
+    tolerance of 10% of the person's height, over keypoints both see.
+    """
+    box_overlap = iou(a.bbox, b.bbox)
+    both = (a.keypoints[:, 2] >= MIN_KEYPOINT_SCORE) & (b.keypoints[:, 2] >= MIN_KEYPOINT_SCORE)
+    if np.count_nonzero(both) < 3:
+        return box_overlap
+    height = max(8.0, a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1])
+    d2 = ((a.keypoints[both, :2] - b.keypoints[both, :2]) ** 2).sum(axis=1)
+    oks = float(np.mean(np.exp(-d2 / (2 * (0.1 * height) ** 2))))
+    return 0.5 * (box_overlap + oks)
+
+
+def best_match(people: list[Person], wanted: Person, min_similarity: float = 0.3) -> int | None:
+    """Index of the person in `people` that is `wanted` seen again, or None."""
+    scores = [similarity(p, wanted) for p in people]
+    if not scores or max(scores) < min_similarity:
+        return None
+    return int(np.argmax(scores))
+
+
+def needs_refining(body: BodyParse, seen_scale: float, person_height: float = PERSON_HEIGHT) -> list[int]:
+    """The people worth a closer look: the subject and anyone nearly as tall, when small in the model's input.
+
+    `seen_scale` is the whole-image pass's model pixels per image pixel.
+    """
+    if body.subject is None:
+        return []
+    subject_height = body.people[body.subject].bbox[3] - body.people[body.subject].bbox[1]
+    order = sorted(range(len(body.people)), key=lambda i: (i != body.subject, -body.people[i].mask_area))
+    chosen = []
+    for i in order:
+        height = body.people[i].bbox[3] - body.people[i].bbox[1]
+        if i != body.subject and height < COMPANION_HEIGHT * subject_height:
+            continue
+        if height * seen_scale < 0.9 * person_height:
+            chosen.append(i)
+        if len(chosen) == MAX_REFINED:
+            break
+    return chosen
+
+
+def _paste(body: BodyParse, index: int, crop: BodyParse, match: int, region: tuple[int, int, int, int]) -> None:
+    """Person `index` of `body` becomes person `match` of `crop` (same pixels, `region` of body's raster)."""
+    u0, v0, u1, v1 = region
+    inst = body.instances[v0:v1, u0:u1]
+    mask = body.mask[v0:v1, u0:u1]
+    parts = body.parts[v0:v1, u0:u1]
+    new = crop.instances == match
+    old = inst == index
+    others_before = np.bincount(inst[new & (inst >= 0) & ~old].astype(np.intp), minlength=len(body.people))
+    lost = old & ~new
+    inst[lost] = -1
+    mask[lost] = crop.mask[lost]
+    parts[lost] = crop.parts[lost]
+    inst[new] = index
+    mask[new] = True
+    parts[new] = crop.parts[new]
+    if body.probability is not None and crop.probability is not None:
+        near = cv2.dilate((old | new).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+        body.probability[v0:v1, u0:u1][near] = crop.probability[near]
+    got = crop.people[match]
+    body.people[index] = replace(got, index=index)
+    for k in np.flatnonzero(others_before):  # people whose pixels the refined person took
+        k = int(k)
+        person = body.people[k]
+        body.people[k] = replace(person, mask_area=max(0, person.mask_area - int(round(others_before[k] / body.grid.scale ** 2))))
+
+
+def refine(
+    model: BodyPix,
+    image_bgr: np.ndarray,
+    body: BodyParse,
+    seen_scale: float,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    person_height: float = PERSON_HEIGHT,
+) -> BodyParse:
+    """`body` with its subject (and people nearly as tall) re-measured on crops where they were small.
+
+    Each such person is run again on a crop scaled so they are
+    `person_height` model pixels tall, parsed straight onto `body`'s raster
+    inside the crop, and their pixels, parts, keypoints and box replaced.
+    Changes `body` in place and returns it.
+    """
+    size = (body.width, body.height)
+    for index in needs_refining(body, seen_scale, person_height):
+        wanted = body.people[index]
+        window = refined_window(person_box(wanted), size, model.output_stride, person_height=person_height)
+        region = body.grid.rows_cols(window.box)
+        if region[2] <= region[0] or region[3] <= region[1]:
+            continue
+        raw = model.predict(image_bgr, window=window)
+        crop = parse(raw, threshold, keep_probability=body.probability is not None, grid=body.grid.sub(*region))
+        match = best_match(crop.people, wanted)
+        if match is None:
+            continue
+        _paste(body, index, crop, match, region)
+    body.subject = pick_subject(body.people, body.width, body.height)
+    return body

@@ -1,0 +1,210 @@
+"""Live: find the subject in the whole frame, then follow them with crops.
+
+A whole-frame pass at a fixed small size (whatever the camera's resolution)
+finds people; the subject is then run on a crop around where they are expected
+(last box plus motion, with margins), scaled so they are ~`LIVE_PERSON_HEIGHT`
+model pixels tall. The whole frame is looked at again every `DETECT_EVERY`
+frames, when the subject's confidence drops, and at once when the crop loses
+them, so newcomers and re-entries are found. The subject keeps an identity:
+they are matched by box and keypoints (`guide.regions.similarity`), and a
+passer-by never takes their place; only once the subject has been missing for
+`MAX_MISSES` whole-frame looks is a new subject chosen, with a new id.
+
+Every per-pixel step runs on model rasters, so a frame costs about the same
+at 640x480 and at 1920x1080; only the input resize reads the camera's pixels.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from guide.model.bodypix import BodyPix, valid_input_size
+from guide.parse import DEFAULT_THRESHOLD, BodyParse, Person, model_grid, parse
+from guide.regions import MARGIN_BOTTOM, MARGIN_TOP, best_match, person_box, refined_window
+
+# Whole-frame passes: the frame's short side is this many model pixels. While the subject is
+# followed, a small look (640x480 -> 321x241, 1080p -> 433x241) re-checks who is where; while
+# nobody is followed, a larger one searches, so that people at a quarter of the frame height
+# (~120 model pixels tall there) are found on their first frame (bench/sizes.py).
+DETECT_SHORT_SIDE = 241
+SEARCH_SHORT_SIDE = 481
+DETECT_EVERY = 8  # frames between whole-frame looks while the subject is followed
+MAX_MISSES = 3  # whole-frame looks without the subject before a new subject is chosen
+LOW_SCORE = 0.3  # below this pose score the subject is looked for in the whole frame next frame
+# Live crops: the person ~this tall in the model's input. Crop inputs come in a few fixed
+# shapes (TFLite keeps one interpreter per input size), picked by the box's shape.
+LIVE_PERSON_HEIGHT = 256
+CROP_ASPECTS = (0.55, 0.85, 1.35)  # width / height of the crop inputs
+
+
+def crop_shapes(stride: int, person_height: float = LIVE_PERSON_HEIGHT) -> list[tuple[int, int]]:
+    """The live crop input sizes (width, height): the person `person_height` tall in each."""
+    height = valid_input_size(person_height * (1 + MARGIN_TOP + MARGIN_BOTTOM) + stride, stride)
+    return [(valid_input_size(a * height + stride, stride), height) for a in CROP_ASPECTS]
+
+
+@dataclass
+class Track:
+    """The subject as last seen: a person in image pixels, their box, and how fast it moves."""
+
+    id: int
+    person: Person
+    box: tuple[float, float, float, float]
+    t: float
+    velocity: tuple[float, float] = (0.0, 0.0)  # box centre, image px per second
+    misses: int = 0
+
+    def predicted(self, t: float) -> Person:
+        """Where the person should be at time `t`, moved with their recent motion."""
+        dt = min(0.5, max(0.0, t - self.t))
+        dx, dy = self.velocity[0] * dt, self.velocity[1] * dt
+        kp = self.person.keypoints.copy()
+        kp[:, 0] += dx
+        kp[:, 1] += dy
+        x0, y0, x1, y1 = self.person.bbox
+        return replace(self.person, keypoints=kp, bbox=(x0 + dx, y0 + dy, x1 + dx, y1 + dy))
+
+    def predicted_box(self, t: float) -> tuple[float, float, float, float]:
+        dt = min(0.5, max(0.0, t - self.t))
+        dx, dy = self.velocity[0] * dt, self.velocity[1] * dt
+        x0, y0, x1, y1 = self.box
+        return x0 + dx, y0 + dy, x1 + dx, y1 + dy
+
+    def update(self, person: Person, t: float) -> None:
+        box = person_box(person)
+        dt = t - self.t
+        if dt > 1e-6:
+            cx = 0.5 * (box[0] + box[2] - self.box[0] - self.box[2]) / dt
+            cy = 0.5 * (box[1] + box[3] - self.box[1] - self.box[3]) / dt
+            self.velocity = (0.5 * self.velocity[0] + 0.5 * cx, 0.5 * self.velocity[1] + 0.5 * cy)
+        self.person, self.box, self.t, self.misses = person, box, t, 0
+
+
+@dataclass
+class Tracked:
+    """One frame's result: the parse that holds the subject, and what the tracker knows."""
+
+    parse: BodyParse  # the crop's parse while following (its grid says where), else the whole-frame one
+    subject_id: int | None
+    roi: tuple[int, int, int, int] | None  # the crop, frame pixels; None: the whole frame was used
+    people: int  # people known in the frame (the crop's, plus others from the last whole-frame look)
+    detected: bool  # a whole-frame pass ran on this frame
+    timings: dict[str, float] = field(default_factory=dict)  # ms: predict and parse, summed over passes
+
+
+class SubjectTracker:
+    """Frame in, `Tracked` out; keeps the subject's track between frames."""
+
+    def __init__(
+        self,
+        model: BodyPix,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        detect_every: int = DETECT_EVERY,
+        person_height: float = LIVE_PERSON_HEIGHT,
+        detect_short_side: int = DETECT_SHORT_SIDE,
+        search_short_side: int = SEARCH_SHORT_SIDE,
+    ) -> None:
+        self.model, self.threshold = model, threshold
+        self.detect_every = detect_every
+        self.detect_short_side, self.search_short_side = detect_short_side, search_short_side
+        self.shapes = crop_shapes(model.output_stride, person_height)
+        self.track: Track | None = None
+        self.others: list[Person] = []  # people besides the subject at the last whole-frame look
+        self._next_id = 1
+        self._since_detect = 0
+        self._timings: dict[str, float] = {}
+
+    def _timed(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self._timings[stage] = self._timings.get(stage, 0.0) + (now - start) * 1000
+        return now
+
+    def _detect(self, image: np.ndarray, t: float) -> BodyParse:
+        """The whole frame at a fixed size; updates the track (or starts one) from it."""
+        start = time.perf_counter()
+        h, w = image.shape[:2]
+        side = self.detect_short_side if self.track is not None else self.search_short_side
+        raw = self.model.predict(image, side / min(h, w))
+        start = self._timed("predict", start)
+        body = parse(raw, self.threshold, grid=model_grid(raw))
+        self._timed("parse", start)
+        self._since_detect = 0
+        matched = None
+        if self.track is not None:
+            matched = best_match(body.people, self.track.predicted(t))
+            if matched is None:
+                self.track.misses += 1
+                if self.track.misses > MAX_MISSES:
+                    self.track = None
+            else:
+                self.track.update(body.people[matched], t)
+        if self.track is None and body.subject is not None:
+            matched = body.subject
+            person = body.people[matched]
+            self.track = Track(self._next_id, person, person_box(person), t)
+            self._next_id += 1
+        self.others = [p for i, p in enumerate(body.people) if i != matched]
+        body.subject = matched if self.track is not None and self.track.misses == 0 else None
+        return body
+
+    def _shape_for(self, box: tuple[float, float, float, float]) -> tuple[int, int]:
+        aspect = (box[2] - box[0]) / max(1.0, box[3] - box[1]) + 0.3  # + side margins
+        return min(self.shapes, key=lambda s: abs(np.log(s[0] / s[1] / aspect)))
+
+    def _follow(self, image: np.ndarray, t: float) -> tuple[BodyParse, tuple[int, int, int, int]] | None:
+        """The subject on a crop around where they should be, or None (and a miss) if they are not there."""
+        assert self.track is not None
+        h, w = image.shape[:2]
+        box = self.track.predicted_box(t)
+        window = refined_window(box, (w, h), self.model.output_stride, input_size=self._shape_for(box))
+        start = time.perf_counter()
+        raw = self.model.predict(image, window=window)
+        start = self._timed("predict", start)
+        body = parse(raw, self.threshold, grid=model_grid(raw))
+        self._timed("parse", start)
+        match = best_match(body.people, self.track.predicted(t))
+        if match is None:
+            self.track.misses += 1
+            return None
+        person = body.people[match]
+        if person.score < LOW_SCORE:
+            self._since_detect = self.detect_every  # unsure: look at the whole frame next time
+        self.track.update(person, t)
+        body.subject = match
+        x0, y0, x1, y1 = window.box
+        roi = (max(0, round(x0)), max(0, round(y0)), min(w, round(x1)), min(h, round(y1)))
+        return body, roi
+
+    def update(self, image: np.ndarray, t: float) -> Tracked:
+        self._timings = {}
+        detected = None
+        if self.track is None or self.track.misses > 0 or self._since_detect >= self.detect_every:
+            detected = self._detect(image, t)
+        else:
+            self._since_detect += 1
+        if self.track is not None:
+            followed = self._follow(image, t)
+            if followed is None and detected is None:  # lost in the crop: look at the whole frame now
+                detected = self._detect(image, t)
+                if self.track is not None and self.track.misses == 0:
+                    followed = self._follow(image, t)
+            if followed is not None:
+                body, roi = followed
+                inside = [p for p in self.others if not _within(p, roi)]
+                return Tracked(body, self.track.id if self.track else None, roi, len(body.people) + len(inside),
+                               detected is not None, self._timings)
+        assert detected is not None
+        subject_id = self.track.id if self.track is not None and detected.subject is not None else None
+        if subject_id is None:
+            detected.subject = None
+        return Tracked(detected, subject_id, None, len(detected.people), True, self._timings)
+
+
+def _within(person: Person, roi: tuple[int, int, int, int]) -> bool:
+    """Is the person's box centre inside the crop (so the crop's own parse already counts them)?"""
+    cx, cy = 0.5 * (person.bbox[0] + person.bbox[2]), 0.5 * (person.bbox[1] + person.bbox[3])
+    return roi[0] <= cx <= roi[2] and roi[1] <= cy <= roi[3]
