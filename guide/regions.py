@@ -16,6 +16,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from guide.body import KEYPOINT_ID
 from guide.geometry import Grid, expand_box, iou
 from guide.model.bodypix import BodyPix, crop_window
 from guide.parse import DEFAULT_THRESHOLD, BodyParse, Person, parse, pick_subject
@@ -70,25 +71,78 @@ def refined_window(
     return crop_window(shown, stride, image_size, scale=scale)
 
 
+def torso_length(person: Person) -> float | None:
+    """Mid-shoulder to mid-hip distance (image px), or None: a size that mask merges and leg occlusion leave alone."""
+    kp = person.keypoints
+    ids = [KEYPOINT_ID[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+    if np.any(kp[ids, 2] < MIN_KEYPOINT_SCORE):
+        return None
+    shoulders, hips = kp[ids[:2], :2].mean(axis=0), kp[ids[2:], :2].mean(axis=0)
+    return float(np.hypot(*(shoulders - hips)))
+
+
 def similarity(a: Person, b: Person) -> float:
     """How likely two detections are the same person, in [0, 1]: box overlap and keypoint agreement.
 
     Keypoint agreement is COCO's object keypoint similarity with a flat
-    tolerance of 10% of the person's height, over keypoints both see.
+    tolerance of 10% of the person's height, over keypoints both see. A person
+    does not change height by a third between two looks, so a much taller or
+    shorter box (a passer-by closer to the camera) scores low even where it
+    overlaps.
     """
     box_overlap = iou(a.bbox, b.bbox)
+    ha, hb = max(1.0, a.bbox[3] - a.bbox[1]), max(1.0, b.bbox[3] - b.bbox[1])
+    ta, tb = torso_length(a), torso_length(b)
+    ratio = max(ta, tb) / max(1.0, min(ta, tb)) if ta and tb else max(ha, hb) / min(ha, hb)
+    same_size = float(np.clip((1.5 - ratio) / 0.25, 0.0, 1.0))  # 1 up to 1.25x, 0 from 1.5x
     both = (a.keypoints[:, 2] >= MIN_KEYPOINT_SCORE) & (b.keypoints[:, 2] >= MIN_KEYPOINT_SCORE)
     if np.count_nonzero(both) < 3:
-        return box_overlap
-    height = max(8.0, a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1])
+        return box_overlap * same_size
+    height = max(8.0, ha, hb)
     d2 = ((a.keypoints[both, :2] - b.keypoints[both, :2]) ** 2).sum(axis=1)
     oks = float(np.mean(np.exp(-d2 / (2 * (0.1 * height) ** 2))))
-    return 0.5 * (box_overlap + oks)
+    return 0.5 * (box_overlap + oks) * same_size
 
 
-def best_match(people: list[Person], wanted: Person, min_similarity: float = 0.3) -> int | None:
-    """Index of the person in `people` that is `wanted` seen again, or None."""
-    scores = [similarity(p, wanted) for p in people]
+def appearance(image_bgr: np.ndarray, person: Person) -> np.ndarray | None:
+    """A colour signature of the person's torso: a normalised hue-saturation histogram, or None if unseen.
+
+    Cheap (the torso box, sampled at 24x24), and telling two people apart by
+    their clothes where their boxes and skeletons overlap.
+    """
+    kp = person.keypoints
+    ids = [KEYPOINT_ID[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+    seen = kp[ids][kp[ids, 2] >= MIN_KEYPOINT_SCORE]
+    if len(seen) < 3:
+        return None
+    x0, y0 = seen[:, :2].min(axis=0)
+    x1, y1 = seen[:, :2].max(axis=0)
+    w, h = x1 - x0, y1 - y0
+    x0, x1, y0, y1 = x0 + 0.15 * w, x1 - 0.15 * w, y0 + 0.1 * h, y1 - 0.1 * h
+    ih, iw = image_bgr.shape[:2]
+    c0, r0, c1, r1 = max(0, int(x0)), max(0, int(y0)), min(iw, int(np.ceil(x1))), min(ih, int(np.ceil(y1)))
+    if c1 - c0 < 2 or r1 - r0 < 2:
+        return None
+    patch = cv2.resize(image_bgr[r0:r1, c0:c1], (24, 24), interpolation=cv2.INTER_AREA)
+    hist = cv2.calcHist([cv2.cvtColor(patch, cv2.COLOR_BGR2HSV)], [0, 1], None, [12, 4], [0, 180, 0, 256])
+    return (hist / max(1.0, float(hist.sum()))).astype(np.float32)
+
+
+def same_look(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Histogram overlap of two `appearance` signatures in [0, 1] (0.5 when either is unknown)."""
+    if a is None or b is None:
+        return 0.5
+    return float(np.sqrt(a * b).sum())  # Bhattacharyya coefficient
+
+
+def best_match(
+    people: list[Person], wanted: Person, min_similarity: float = 0.3, scores: list[float] | None = None
+) -> int | None:
+    """Index of the person in `people` that is `wanted` seen again, or None.
+
+    `scores` replaces the geometric `similarity` when the caller has a better one.
+    """
+    scores = scores if scores is not None else [similarity(p, wanted) for p in people]
     if not scores or max(scores) < min_similarity:
         return None
     return int(np.argmax(scores))

@@ -8,7 +8,7 @@ frames, when the subject's confidence drops, and at once when the crop loses
 them, so newcomers and re-entries are found. The subject keeps an identity:
 they are matched by box and keypoints (`guide.regions.similarity`), and a
 passer-by never takes their place; only once the subject has been missing for
-`MAX_MISSES` whole-frame looks is a new subject chosen, with a new id.
+`LOST_SECONDS` is a new subject chosen, with a new id.
 
 Every per-pixel step runs on model rasters, so a frame costs about the same
 at 640x480 and at 1920x1080; only the input resize reads the camera's pixels.
@@ -23,7 +23,16 @@ import numpy as np
 
 from guide.model.bodypix import BodyPix, valid_input_size
 from guide.parse import DEFAULT_THRESHOLD, BodyParse, Person, model_grid, parse
-from guide.regions import MARGIN_BOTTOM, MARGIN_TOP, best_match, person_box, refined_window
+from guide.regions import (
+    MARGIN_BOTTOM,
+    MARGIN_TOP,
+    appearance,
+    best_match,
+    person_box,
+    refined_window,
+    same_look,
+    similarity,
+)
 
 # Whole-frame passes: the frame's short side is this many model pixels. While the subject is
 # followed, a small look (640x480 -> 321x241, 1080p -> 433x241) re-checks who is where; while
@@ -32,7 +41,9 @@ from guide.regions import MARGIN_BOTTOM, MARGIN_TOP, best_match, person_box, ref
 DETECT_SHORT_SIDE = 241
 SEARCH_SHORT_SIDE = 481
 DETECT_EVERY = 8  # frames between whole-frame looks while the subject is followed
-MAX_MISSES = 3  # whole-frame looks without the subject before a new subject is chosen
+LOST_SECONDS = 1.0  # unseen this long, the subject is given up and a new one may be chosen
+MIN_LOOK = 0.4  # torso colours overlapping less than this (Bhattacharyya) are someone else
+MAX_COAST = 0.25  # seconds the motion is extrapolated over while the subject is not seen
 LOW_SCORE = 0.3  # below this pose score the subject is looked for in the whole frame next frame
 # Live crops: the person ~this tall in the model's input. Crop inputs come in a few fixed
 # shapes (TFLite keeps one interpreter per input size), picked by the box's shape.
@@ -56,10 +67,15 @@ class Track:
     t: float
     velocity: tuple[float, float] = (0.0, 0.0)  # box centre, image px per second
     misses: int = 0
+    height: float = 0.0  # typical box height: a passer-by hiding the legs does not shrink the crop
+    look: np.ndarray | None = None  # colour signature of the torso (`guide.regions.appearance`)
+
+    def __post_init__(self) -> None:
+        self.height = self.height or self.box[3] - self.box[1]
 
     def predicted(self, t: float) -> Person:
         """Where the person should be at time `t`, moved with their recent motion."""
-        dt = min(0.5, max(0.0, t - self.t))
+        dt = min(MAX_COAST, max(0.0, t - self.t))
         dx, dy = self.velocity[0] * dt, self.velocity[1] * dt
         kp = self.person.keypoints.copy()
         kp[:, 0] += dx
@@ -68,18 +84,38 @@ class Track:
         return replace(self.person, keypoints=kp, bbox=(x0 + dx, y0 + dy, x1 + dx, y1 + dy))
 
     def predicted_box(self, t: float) -> tuple[float, float, float, float]:
-        dt = min(0.5, max(0.0, t - self.t))
+        """The box to crop around at time `t`: moved with the motion, at least the typical height tall."""
+        dt = min(MAX_COAST, max(0.0, t - self.t))
         dx, dy = self.velocity[0] * dt, self.velocity[1] * dt
         x0, y0, x1, y1 = self.box
-        return x0 + dx, y0 + dy, x1 + dx, y1 + dy
+        return x0 + dx, y0 + dy, x1 + dx, max(y1, y0 + 0.9 * self.height) + dy
 
-    def update(self, person: Person, t: float) -> None:
+    def score(self, candidates: list[Person], image: np.ndarray, t: float) -> list[float]:
+        """How likely each candidate is this subject: where they should be and how they look.
+
+        Geometry alone is fooled where a passer-by overlaps the subject (their
+        masks and skeletons mix); clothes rarely match as well.
+        """
+        wanted = self.predicted(t)
+        scores = []
+        for p in candidates:
+            look = appearance(image, p)
+            unlike = look is not None and self.look is not None and same_look(self.look, look) < MIN_LOOK
+            scores.append(0.0 if unlike else similarity(p, wanted) * (0.3 + 0.7 * same_look(self.look, look)))
+        return scores
+
+    def update(self, person: Person, t: float, image: np.ndarray | None = None) -> None:
+        if image is not None:
+            look = appearance(image, person)
+            if look is not None:
+                self.look = look if self.look is None else 0.8 * self.look + 0.2 * look
         box = person_box(person)
         dt = t - self.t
         if dt > 1e-6:
             cx = 0.5 * (box[0] + box[2] - self.box[0] - self.box[2]) / dt
             cy = 0.5 * (box[1] + box[3] - self.box[1] - self.box[3]) / dt
             self.velocity = (0.5 * self.velocity[0] + 0.5 * cx, 0.5 * self.velocity[1] + 0.5 * cy)
+        self.height += 0.1 * (box[3] - box[1] - self.height)
         self.person, self.box, self.t, self.misses = person, box, t, 0
 
 
@@ -135,17 +171,17 @@ class SubjectTracker:
         self._since_detect = 0
         matched = None
         if self.track is not None:
-            matched = best_match(body.people, self.track.predicted(t))
+            matched = best_match(body.people, self.track.person, scores=self.track.score(body.people, image, t))
             if matched is None:
                 self.track.misses += 1
-                if self.track.misses > MAX_MISSES:
+                if t - self.track.t > LOST_SECONDS:
                     self.track = None
             else:
-                self.track.update(body.people[matched], t)
+                self.track.update(body.people[matched], t, image)
         if self.track is None and body.subject is not None:
             matched = body.subject
             person = body.people[matched]
-            self.track = Track(self._next_id, person, person_box(person), t)
+            self.track = Track(self._next_id, person, person_box(person), t, look=appearance(image, person))
             self._next_id += 1
         self.others = [p for i, p in enumerate(body.people) if i != matched]
         body.subject = matched if self.track is not None and self.track.misses == 0 else None
@@ -166,14 +202,14 @@ class SubjectTracker:
         start = self._timed("predict", start)
         body = parse(raw, self.threshold, grid=model_grid(raw))
         self._timed("parse", start)
-        match = best_match(body.people, self.track.predicted(t))
+        match = best_match(body.people, self.track.person, scores=self.track.score(body.people, image, t))
         if match is None:
             self.track.misses += 1
             return None
         person = body.people[match]
         if person.score < LOW_SCORE:
             self._since_detect = self.detect_every  # unsure: look at the whole frame next time
-        self.track.update(person, t)
+        self.track.update(person, t, image)
         body.subject = match
         x0, y0, x1, y1 = window.box
         roi = (max(0, round(x0)), max(0, round(y0)), min(w, round(x1)), min(h, round(y1)))

@@ -149,3 +149,49 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
         writer.write(f)
     writer.release()
     return path
+
+
+def empty_street(frame_size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """A real street with nobody in it: the right half of the Cityscapes photo in people/, scaled to fill the frame."""
+    photo = cv2.imread(str(SHARED / "data" / "people" / "tfjs_cityscapes.jpg"))
+    half = photo[:, photo.shape[1] // 2 :]
+    fw, fh = frame_size
+    scale = max(fw / half.shape[1], fh / half.shape[0])
+    big = cv2.resize(half, (round(half.shape[1] * scale), round(half.shape[0] * scale)), interpolation=cv2.INTER_CUBIC)
+    y0, x0 = (big.shape[0] - fh) // 2, (big.shape[1] - fw) // 2
+    return np.ascontiguousarray(big[y0 : y0 + fh, x0 : x0 + fw])
+
+
+def walk(start: float, end: float, frames: int) -> list[float]:
+    """Evenly spaced positions from `start` to `end` over `frames` frames."""
+    return list(np.linspace(start, end, frames))
+
+
+def street_clip(
+    subject: Cutout,
+    subject_xs: list[float | None],
+    *,
+    passer: Cutout | None = None,
+    passer_xs: list[float | None] | None = None,
+    frame_size: tuple[int, int] = (640, 480),
+    subject_height: float = 0.5,
+    passer_height: float = 0.75,
+) -> list[np.ndarray]:
+    """Frames of a real empty street with the subject at `subject_xs` (frame-width shares; None: not there).
+
+    The passer-by, taller (closer to the camera) and in front of the subject,
+    walks along `passer_xs`. Feet: the subject's at 85% of the frame height,
+    the passer-by's at 97%.
+    """
+    fw, fh = frame_size
+    street = empty_street(frame_size)
+    frames = []
+    for i, sx in enumerate(subject_xs):
+        frame = street
+        if sx is not None:
+            frame = paste_person(frame, subject, subject_height * fh, (sx * fw, 0.85 * fh))
+        px = passer_xs[i] if passer is not None and passer_xs is not None else None
+        if passer is not None and px is not None:
+            frame = paste_person(frame, passer, passer_height * fh, (px * fw, 0.97 * fh))
+        frames.append(frame)
+    return frames
