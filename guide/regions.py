@@ -81,27 +81,41 @@ def torso_length(person: Person) -> float | None:
     return float(np.hypot(*(shoulders - hips)))
 
 
-def similarity(a: Person, b: Person) -> float:
-    """How likely two detections are the same person, in [0, 1]: box overlap and keypoint agreement.
+def overlap(a: Person, b: Person) -> float:
+    """Where two detections agree, in [0, 1]: box overlap and keypoint agreement, averaged.
 
     Keypoint agreement is COCO's object keypoint similarity with a flat
-    tolerance of 10% of the person's height, over keypoints both see. A person
-    does not change height by a third between two looks, so a much taller or
-    shorter box (a passer-by closer to the camera) scores low even where it
-    overlaps.
+    tolerance of 10% of the person's height, over keypoints both see.
     """
     box_overlap = iou(a.bbox, b.bbox)
-    ha, hb = max(1.0, a.bbox[3] - a.bbox[1]), max(1.0, b.bbox[3] - b.bbox[1])
-    ta, tb = torso_length(a), torso_length(b)
-    ratio = max(ta, tb) / max(1.0, min(ta, tb)) if ta and tb else max(ha, hb) / min(ha, hb)
-    same_size = float(np.clip((1.5 - ratio) / 0.25, 0.0, 1.0))  # 1 up to 1.25x, 0 from 1.5x
     both = (a.keypoints[:, 2] >= MIN_KEYPOINT_SCORE) & (b.keypoints[:, 2] >= MIN_KEYPOINT_SCORE)
     if np.count_nonzero(both) < 3:
-        return box_overlap * same_size
-    height = max(8.0, ha, hb)
+        return box_overlap
+    height = max(8.0, a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1])
     d2 = ((a.keypoints[both, :2] - b.keypoints[both, :2]) ** 2).sum(axis=1)
     oks = float(np.mean(np.exp(-d2 / (2 * (0.1 * height) ** 2))))
-    return 0.5 * (box_overlap + oks) * same_size
+    return 0.5 * (box_overlap + oks)
+
+
+def same_size(a: Person, b: Person) -> float:
+    """1 when two detections are of one size (within 1.25x), falling to 0 at 1.5x.
+
+    Sizes are torso lengths where both have one (mask merges and hidden legs
+    leave those alone), else box heights. A person does not change size by half
+    between two looks; a passer-by closer to the camera does differ.
+    """
+    ta, tb = torso_length(a), torso_length(b)
+    if ta and tb:
+        ratio = max(ta, tb) / max(1.0, min(ta, tb))
+    else:
+        ha, hb = max(1.0, a.bbox[3] - a.bbox[1]), max(1.0, b.bbox[3] - b.bbox[1])
+        ratio = max(ha, hb) / min(ha, hb)
+    return float(np.clip((1.5 - ratio) / 0.25, 0.0, 1.0))
+
+
+def similarity(a: Person, b: Person) -> float:
+    """How likely two detections are the same person, in [0, 1]: `overlap` times `same_size`."""
+    return overlap(a, b) * same_size(a, b)
 
 
 def appearance(image_bgr: np.ndarray, person: Person) -> np.ndarray | None:

@@ -5,10 +5,15 @@ finds people; the subject is then run on a crop around where they are expected
 (last box plus motion, with margins), scaled so they are ~`LIVE_PERSON_HEIGHT`
 model pixels tall. The whole frame is looked at again every `DETECT_EVERY`
 frames, when the subject's confidence drops, and at once when the crop loses
-them, so newcomers and re-entries are found. The subject keeps an identity:
-they are matched by box and keypoints (`guide.regions.similarity`), and a
-passer-by never takes their place; only once the subject has been missing for
-`LOST_SECONDS` is a new subject chosen, with a new id.
+them, so newcomers and re-entries are found.
+
+The subject keeps an identity (`Track.score`): a candidate must be where the
+subject should be (box and keypoints, or near the predicted box, the more
+loosely the longer they were unseen), of their size (torso length), and
+dressed like them (torso colours). A passer-by, even a larger one, never takes
+their place; only once the subject has been unseen for `LOST_SECONDS` is a new
+subject chosen, and someone who then looks like the lost subject gets their
+id back.
 
 Every per-pixel step runs on model rasters, so a frame costs about the same
 at 640x480 and at 1920x1080; only the input resize reads the camera's pixels.
@@ -22,16 +27,19 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from guide.model.bodypix import BodyPix, valid_input_size
-from guide.parse import DEFAULT_THRESHOLD, BodyParse, Person, model_grid, parse
+from guide.geometry import iou
+from guide.parse import DEFAULT_THRESHOLD, BodyParse, Person, model_grid, parse, pick_subject
 from guide.regions import (
     MARGIN_BOTTOM,
     MARGIN_TOP,
     appearance,
     best_match,
+    overlap,
     person_box,
     refined_window,
     same_look,
-    similarity,
+    same_size,
+    torso_length,
 )
 
 # Whole-frame passes: the frame's short side is this many model pixels. While the subject is
@@ -42,7 +50,9 @@ DETECT_SHORT_SIDE = 241
 SEARCH_SHORT_SIDE = 481
 DETECT_EVERY = 8  # frames between whole-frame looks while the subject is followed
 LOST_SECONDS = 1.0  # unseen this long, the subject is given up and a new one may be chosen
-MIN_LOOK = 0.4  # torso colours overlapping less than this (Bhattacharyya) are someone else
+START_SCORE = 0.5  # a new subject must be seen this clearly (not a fragment at the frame's edge)
+SAME_PERSON_LOOK = 0.8  # a new subject who looks this much like the lost one is them, back in view
+MIN_LOOK = 0.55  # torso colours overlapping less than this (Bhattacharyya) are someone else
 MAX_COAST = 0.25  # seconds the motion is extrapolated over while the subject is not seen
 LOW_SCORE = 0.3  # below this pose score the subject is looked for in the whole frame next frame
 # Live crops: the person ~this tall in the model's input. Crop inputs come in a few fixed
@@ -69,6 +79,7 @@ class Track:
     misses: int = 0
     height: float = 0.0  # typical box height: a passer-by hiding the legs does not shrink the crop
     look: np.ndarray | None = None  # colour signature of the torso (`guide.regions.appearance`)
+    torso: float | None = None  # typical torso length, image px (`guide.regions.torso_length`)
 
     def __post_init__(self) -> None:
         self.height = self.height or self.box[3] - self.box[1]
@@ -97,18 +108,47 @@ class Track:
         masks and skeletons mix); clothes rarely match as well.
         """
         wanted = self.predicted(t)
+        h, w = image.shape[:2]
+        # How far they may have gone: a quarter of their height, more the longer they were unseen.
+        reach = 0.25 * self.height * (1.0 + 4.0 * min(1.0, max(0.0, t - self.t)))
+        wx, wy = 0.5 * (wanted.bbox[0] + wanted.bbox[2]), wanted.bbox[1]
         scores = []
         for p in candidates:
             look = appearance(image, p)
-            unlike = look is not None and self.look is not None and same_look(self.look, look) < MIN_LOOK
-            scores.append(0.0 if unlike else similarity(p, wanted) * (0.3 + 0.7 * same_look(self.look, look)))
+            likeness = same_look(self.look, look)
+            if look is not None and self.look is not None and likeness < MIN_LOOK:
+                scores.append(0.0)
+                continue
+            # Someone entering or leaving is cut by the frame: their size says nothing yet.
+            at_edge = _at_edge(p.bbox, w, h) or _at_edge(wanted.bbox, w, h)
+            size = 1.0 if at_edge else self.same_size(p)
+            position = overlap(p, wanted)
+            if likeness >= SAME_PERSON_LOOK and look is not None and size > 0.5:
+                # Dressed like the subject: also near where they should be (a fast mover, a re-appearance).
+                d2 = (0.5 * (p.bbox[0] + p.bbox[2]) - wx) ** 2 + (p.bbox[1] - wy) ** 2
+                position = max(position, float(np.exp(-d2 / (2 * reach**2))))
+            scores.append(size * position * (0.3 + 0.7 * likeness))
         return scores
 
+    def same_size(self, person: Person) -> float:
+        """`guide.regions.same_size` against the subject's typical torso length (else box height), not the last box."""
+        torso = torso_length(person)
+        if torso and self.torso:
+            ratio = max(torso, self.torso) / min(torso, self.torso)
+        else:
+            height = max(1.0, person.bbox[3] - person.bbox[1])
+            ratio = max(height, self.height) / max(1.0, min(height, self.height))
+        return float(np.clip((1.5 - ratio) / 0.25, 0.0, 1.0))
+
     def update(self, person: Person, t: float, image: np.ndarray | None = None) -> None:
+        """Seen again. With `image`, their look is learnt too (only pass it when nobody overlaps them)."""
         if image is not None:
             look = appearance(image, person)
             if look is not None:
                 self.look = look if self.look is None else 0.8 * self.look + 0.2 * look
+            torso = torso_length(person)
+            if torso:
+                self.torso = torso if self.torso is None else self.torso + 0.2 * (torso - self.torso)
         box = person_box(person)
         dt = t - self.t
         if dt > 1e-6:
@@ -150,6 +190,7 @@ class SubjectTracker:
         self.shapes = crop_shapes(model.output_stride, person_height)
         self.track: Track | None = None
         self.others: list[Person] = []  # people besides the subject at the last whole-frame look
+        self._lost: Track | None = None  # the last subject given up, to know them again
         self._next_id = 1
         self._since_detect = 0
         self._timings: dict[str, float] = {}
@@ -175,17 +216,30 @@ class SubjectTracker:
             if matched is None:
                 self.track.misses += 1
                 if t - self.track.t > LOST_SECONDS:
-                    self.track = None
+                    self._lost, self.track = self.track, None
             else:
-                self.track.update(body.people[matched], t, image)
-        if self.track is None and body.subject is not None:
-            matched = body.subject
-            person = body.people[matched]
-            self.track = Track(self._next_id, person, person_box(person), t, look=appearance(image, person))
-            self._next_id += 1
+                self.track.update(body.people[matched], t)  # looks are learnt from crops: sharper keypoints
+        if self.track is None:
+            matched = self._start(body, image, t)
         self.others = [p for i, p in enumerate(body.people) if i != matched]
         body.subject = matched if self.track is not None and self.track.misses == 0 else None
         return body
+
+    def _start(self, body: BodyParse, image: np.ndarray, t: float) -> int | None:
+        """Choose a new subject among the clearly seen people; one who looks like the lost subject keeps their id."""
+        clear = [p for p in body.people if p.score >= START_SCORE]
+        pick = pick_subject(clear, body.width, body.height)
+        if pick is None:
+            return None
+        person = clear[pick]
+        look = appearance(image, person)
+        lost = self._lost
+        if lost is not None and look is not None and same_look(lost.look, look) >= SAME_PERSON_LOOK and same_size(person, lost.person) > 0.5:
+            track_id = lost.id  # back in view
+        else:
+            track_id, self._next_id = self._next_id, self._next_id + 1
+        self.track = Track(track_id, person, person_box(person), t, torso=torso_length(person))
+        return body.people.index(person)
 
     def _shape_for(self, box: tuple[float, float, float, float]) -> tuple[int, int]:
         aspect = (box[2] - box[0]) / max(1.0, box[3] - box[1]) + 0.3  # + side margins
@@ -209,7 +263,7 @@ class SubjectTracker:
         person = body.people[match]
         if person.score < LOW_SCORE:
             self._since_detect = self.detect_every  # unsure: look at the whole frame next time
-        self.track.update(person, t, image)
+        self.track.update(person, t, _alone(body.people, match, image))
         body.subject = match
         x0, y0, x1, y1 = window.box
         roi = (max(0, round(x0)), max(0, round(y0)), min(w, round(x1)), min(h, round(y1)))
@@ -238,6 +292,16 @@ class SubjectTracker:
         if subject_id is None:
             detected.subject = None
         return Tracked(detected, subject_id, None, len(detected.people), True, self._timings)
+
+
+def _alone(people: list[Person], index: int, image: np.ndarray) -> np.ndarray | None:
+    """`image` when person `index` overlaps nobody (their torso colours are theirs alone), else None."""
+    box = people[index].bbox
+    return None if any(iou(box, p.bbox) > 0.02 for i, p in enumerate(people) if i != index) else image
+
+
+def _at_edge(box: tuple[float, float, float, float], width: int, height: int, margin: float = 2.0) -> bool:
+    return box[0] <= margin or box[1] <= margin or box[2] >= width - margin or box[3] >= height - margin
 
 
 def _within(person: Person, roi: tuple[int, int, int, int]) -> bool:

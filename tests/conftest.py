@@ -44,3 +44,11 @@ def manifest() -> dict[str, str]:
 def photos_in(category: str) -> list[Path]:
     with (PEOPLE / "manifest.csv").open(newline="") as fh:
         return [PEOPLE / row["file"] for row in csv.DictReader(fh) if row["category"] == category]
+
+
+@pytest.fixture(scope="session")
+def live_model():  # type: ignore[no-untyped-def]
+    """The model as `guide live` loads it (TFLite where it converts)."""
+    from guide.model.bodypix import load_model
+
+    return load_model(runtime="auto")

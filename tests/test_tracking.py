@@ -1,0 +1,96 @@
+"""Live subject-centred inference on real people: sizes, passers-by, leaving and coming back, cost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from guide.live import Analyzer, LiveOptions
+from guide.measure import framing
+from guide.sources import Frame
+from helpers import lone_pedestrians, place_person, street_clip, walk, write_clip
+
+
+def guide(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "guide", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "GUIDE_PROFILE_DIR": "/nonexistent-guide-profiles"})
+
+
+def sample_people(n: int) -> list:  # type: ignore[type-arg]
+    people = lone_pedestrians()
+    return list(people[:: len(people) // n][:n])
+
+
+def held(model, image: np.ndarray, frames: int = 6) -> list:  # type: ignore[no-untyped-def, type-arg]
+    """The live analyzer's view of one still scene held for a few frames."""
+    analyzer = Analyzer(model, None, LiveOptions(window=False))
+    return [analyzer(Frame(image, i, i / 30)) for i in range(frames)]
+
+
+@pytest.mark.parametrize("share", [0.25, 0.4, 0.6, 0.9])
+def test_live_finds_people_at_every_size(live_model, share: float) -> None:  # type: ignore[no-untyped-def]
+    """People from a quarter of the frame height to nine tenths are found, with the right body fill."""
+    good = total = 0
+    for person in sample_people(8):
+        placed = place_person(person, share, (640, 480))
+        truth = placed.height / 480
+        for analysis in held(live_model, placed.image):
+            body = analysis.parse
+            fr = framing(body, body.subject, analysis.marks) if body.subject is not None else None
+            good += fr is not None and fr.body_fill is not None and abs(fr.body_fill / truth - 1) <= 0.15
+            total += 1
+    assert good / total >= 0.9, f"{good}/{total} frames right at {share:.0%} of the frame height"
+
+
+def test_live_cost_does_not_grow_with_the_camera(live_model) -> None:  # type: ignore[no-untyped-def]
+    """The same scene at 640x480 and at 1920x1080: the rasters the model and parse work on are the same size."""
+    import cv2
+
+    person = sample_people(4)[1]
+    small = place_person(person, 0.5, (640, 480), centre_x=0.5).image
+    big = cv2.resize(small[60:420], (1920, 1080), interpolation=cv2.INTER_CUBIC)  # 16:9 band, scaled up
+    a, b = held(live_model, small, 3)[-1], held(live_model, big, 3)[-1]
+    assert a.roi is not None and b.roi is not None
+    assert 0.66 < b.parse.mask.size / a.parse.mask.size < 1.5
+    # And they agree on the framing.
+    assert abs(a.framing.body_fill * 480 / 360 - b.framing.body_fill) < 0.05
+
+
+def test_passer_by_does_not_take_the_subjects_place(tmp_path: Path) -> None:
+    """A taller passer-by walks in front of the subject: the log keeps one subject_id, and its body fill."""
+    people = lone_pedestrians()
+    clip = write_clip(tmp_path / "pass.avi",
+                      street_clip(people[3], [0.4] * 30, passer=people[10], passer_xs=walk(1.1, -0.1, 30)))
+    log = tmp_path / "frames.jsonl"
+    result = guide("live", "--source", str(clip), "--no-window", "--log", str(log))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    ids = [r["subject_id"] for r in lines]
+    assert ids[0] is not None and {i for i in ids if i is not None} == {ids[0]}
+    assert sum(i is None for i in ids) <= 6  # hidden behind the passer-by for a moment at most
+    fills = [r["framing"]["body_fill"] for r in lines if r["framing"] and r["framing"]["body_fill"]]
+    assert max(fills) < 0.68  # never the passer-by's 0.75
+    assert all(abs(r["framing"]["body_fill"] - 0.5) < 0.05 for r in lines[-4:])
+    for r in lines:
+        assert set(r) >= {"subject_id", "roi"}
+        if r["roi"] is not None:
+            x0, y0, x1, y1 = r["roi"]
+            assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 480
+
+
+def test_subject_who_leaves_and_comes_back_is_found_again(live_model) -> None:  # type: ignore[no-untyped-def]
+    people = lone_pedestrians()
+    xs: list[float | None] = [*walk(0.5, 1.3, 10), *([None] * 8), *walk(1.3, 0.5, 12)]
+    frames = street_clip(people[5], xs)
+    analyzer = Analyzer(live_model, None, LiveOptions(window=False))
+    found = [analyzer(Frame(f, i, i / 10)).subject_id for i, f in enumerate(frames)]
+    assert found[0] is not None and all(i is None for i in found[12:18])
+    back = next(i for i, x in enumerate(xs) if i > 18 and x is not None and x <= 0.9)  # whole body in view again
+    assert any(i is not None for i in found[back : back + 3]), found
+    assert all(i is not None for i in found[-4:])
