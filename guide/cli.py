@@ -73,7 +73,7 @@ def analyze(
     masks: Optional[Path] = typer.Option(None, "--masks", help="Write <stem>.png person masks (255/0) here."),
     model: Optional[str] = ModelOption,
     resolution: Optional[float] = typer.Option(
-        None, "--resolution", min=0.05, max=2.0, help="Internal resolution (fraction of the photo); default: ~800 px."
+        None, "--resolution", min=0.05, max=2.0, help="Internal resolution (fraction of the photo), one pass; default: ~800 px, then small people again on crops."
     ),
     threshold: float = typer.Option(0.7, "--threshold", min=0.01, max=0.99, help="Person probability cut-off."),
 ) -> None:
@@ -266,7 +266,11 @@ def live(
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after this many frames."),
     auto_capture: bool = typer.Option(False, "--auto-capture", help="Capture after a countdown when the framing matches."),
     captures: Path = typer.Option(Path("captures"), "--captures", help="Folder for captured portraits."),
-    resolution: float = typer.Option(0.5, "--resolution", min=0.1, max=1.0, help="Internal resolution while live."),
+    resolution: float = typer.Option(
+        0.5, "--resolution", min=0.1, max=1.0,
+        help="Size of the whole-frame passes that find people, as a fraction of a 640x480 frame at any camera "
+        "size (0.5: 321x241 model pixels); the subject is always seen on a crop at full detail.",
+    ),
     strength: float = typer.Option(
         3.0, "--strength", min=0.1, max=15.0, help="Capture blur disc diameter, percent of the frame's long side."
     ),

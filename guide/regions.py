@@ -204,8 +204,7 @@ def _paste(body: BodyParse, index: int, crop: BodyParse, match: int, region: tup
         body.probability[v0:v1, u0:u1][near] = crop.probability[near]
     got = crop.people[match]
     body.people[index] = replace(got, index=index)
-    for k in np.flatnonzero(others_before):  # people whose pixels the refined person took
-        k = int(k)
+    for k in map(int, np.flatnonzero(others_before)):  # people whose pixels the refined person took
         person = body.people[k]
         body.people[k] = replace(person, mask_area=max(0, person.mask_area - int(round(others_before[k] / body.grid.scale ** 2))))
 
