@@ -71,11 +71,6 @@ class BodyParse:
         """Person `index`'s pixels, on `grid`."""
         return self.instances == index
 
-    @property
-    def full_size(self) -> bool:
-        """True when the arrays are the image's own pixels."""
-        return self.grid == Grid.identity(self.width, self.height)
-
 
 def model_grid(raw: RawOutput) -> Grid:
     """The model input's raster without its padding: the cheapest raster to parse onto."""

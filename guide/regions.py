@@ -100,16 +100,19 @@ def overlap(a: Person, b: Person) -> float:
 def same_size(a: Person, b: Person) -> float:
     """1 when two detections are of one size (within 1.25x), falling to 0 at 1.5x.
 
-    Sizes are torso lengths where both have one (mask merges and hidden legs
-    leave those alone), else box heights. A person does not change size by half
-    between two looks; a passer-by closer to the camera does differ.
+    Either cue may say so: box heights (which a mask merged with a neighbour
+    or hidden legs change) or torso lengths (which a skeleton mixed between two
+    people changes). A person does not change size by half between two looks;
+    a passer-by closer to the camera differs in both.
     """
+    by_box = size_agreement(a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1])
     ta, tb = torso_length(a), torso_length(b)
-    if ta and tb:
-        ratio = max(ta, tb) / max(1.0, min(ta, tb))
-    else:
-        ha, hb = max(1.0, a.bbox[3] - a.bbox[1]), max(1.0, b.bbox[3] - b.bbox[1])
-        ratio = max(ha, hb) / min(ha, hb)
+    return max(by_box, size_agreement(ta, tb)) if ta and tb else by_box
+
+
+def size_agreement(a: float, b: float) -> float:
+    """1 when two lengths agree within 1.25x, falling to 0 at 1.5x."""
+    ratio = max(a, b, 1.0) / max(1.0, min(a, b))
     return float(np.clip((1.5 - ratio) / 0.25, 0.0, 1.0))
 
 

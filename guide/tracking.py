@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from guide.model.bodypix import BodyPix, valid_input_size
 from guide.geometry import iou
+from guide.model.bodypix import BodyPix, valid_input_size
 from guide.parse import DEFAULT_THRESHOLD, BodyParse, Person, model_grid, parse, pick_subject
 from guide.regions import (
     MARGIN_BOTTOM,
@@ -39,6 +39,7 @@ from guide.regions import (
     refined_window,
     same_look,
     same_size,
+    size_agreement,
     torso_length,
 )
 
@@ -53,6 +54,7 @@ LOST_SECONDS = 1.0  # unseen this long, the subject is given up and a new one ma
 START_SCORE = 0.5  # a new subject must be seen this clearly (not a fragment at the frame's edge)
 SAME_PERSON_LOOK = 0.8  # a new subject who looks this much like the lost one is them, back in view
 MIN_LOOK = 0.55  # torso colours overlapping less than this (Bhattacharyya) are someone else
+SURE_MATCH = 0.5  # a match this good, right after the last one, teaches the track their look and size
 MAX_COAST = 0.25  # seconds the motion is extrapolated over while the subject is not seen
 LOW_SCORE = 0.3  # below this pose score the subject is looked for in the whole frame next frame
 # Live crops: the person ~this tall in the model's input. Crop inputs come in a few fixed
@@ -123,25 +125,26 @@ class Track:
             at_edge = _at_edge(p.bbox, w, h) or _at_edge(wanted.bbox, w, h)
             size = 1.0 if at_edge else self.same_size(p)
             position = overlap(p, wanted)
-            if likeness >= SAME_PERSON_LOOK and look is not None and size > 0.5:
-                # Dressed like the subject: also near where they should be (a fast mover, a re-appearance).
-                d2 = (0.5 * (p.bbox[0] + p.bbox[2]) - wx) ** 2 + (p.bbox[1] - wy) ** 2
-                position = max(position, float(np.exp(-d2 / (2 * reach**2))))
+            if likeness >= SAME_PERSON_LOOK and look is not None:
+                if size > 0.5:
+                    # Dressed like the subject: also near where they should be (a fast mover, a re-appearance).
+                    d2 = (0.5 * (p.bbox[0] + p.bbox[2]) - wx) ** 2 + (p.bbox[1] - wy) ** 2
+                    position = max(position, float(np.exp(-d2 / (2 * reach**2))))
+                # Where they should be and dressed alike: a torso that seems to change size is a pose that
+                # mixes them with someone they hold or who stands close, not someone else.
+                size = max(size, 0.7)
             scores.append(size * position * (0.3 + 0.7 * likeness))
         return scores
 
     def same_size(self, person: Person) -> float:
-        """`guide.regions.same_size` against the subject's typical torso length (else box height), not the last box."""
+        """`guide.regions.same_size` against the subject's typical torso length and box height, not the last box."""
+        by_box = size_agreement(person.bbox[3] - person.bbox[1], self.height)
         torso = torso_length(person)
-        if torso and self.torso:
-            ratio = max(torso, self.torso) / min(torso, self.torso)
-        else:
-            height = max(1.0, person.bbox[3] - person.bbox[1])
-            ratio = max(height, self.height) / max(1.0, min(height, self.height))
-        return float(np.clip((1.5 - ratio) / 0.25, 0.0, 1.0))
+        return max(by_box, size_agreement(torso, self.torso)) if torso and self.torso else by_box
 
     def update(self, person: Person, t: float, image: np.ndarray | None = None) -> None:
-        """Seen again. With `image`, their look is learnt too (only pass it when nobody overlaps them)."""
+        """Seen again. With `image` their look, torso and height are learnt too: pass it only for a
+        sure match that nobody overlaps, so a passer-by mixed into them never becomes the model."""
         if image is not None:
             look = appearance(image, person)
             if look is not None:
@@ -155,7 +158,8 @@ class Track:
             cx = 0.5 * (box[0] + box[2] - self.box[0] - self.box[2]) / dt
             cy = 0.5 * (box[1] + box[3] - self.box[1] - self.box[3]) / dt
             self.velocity = (0.5 * self.velocity[0] + 0.5 * cx, 0.5 * self.velocity[1] + 0.5 * cy)
-        self.height += 0.1 * (box[3] - box[1] - self.height)
+        if image is not None:
+            self.height += 0.1 * (box[3] - box[1] - self.height)
         self.person, self.box, self.t, self.misses = person, box, t, 0
 
 
@@ -256,14 +260,16 @@ class SubjectTracker:
         start = self._timed("predict", start)
         body = parse(raw, self.threshold, grid=model_grid(raw))
         self._timed("parse", start)
-        match = best_match(body.people, self.track.person, scores=self.track.score(body.people, image, t))
+        scores = self.track.score(body.people, image, t)
+        match = best_match(body.people, self.track.person, scores=scores)
         if match is None:
             self.track.misses += 1
             return None
         person = body.people[match]
         if person.score < LOW_SCORE:
             self._since_detect = self.detect_every  # unsure: look at the whole frame next time
-        self.track.update(person, t, _alone(body.people, match, image))
+        sure = scores[match] >= SURE_MATCH and self.track.misses == 0
+        self.track.update(person, t, _alone(body.people, match, image) if sure else None)
         body.subject = match
         x0, y0, x1, y1 = window.box
         roi = (max(0, round(x0)), max(0, round(y0)), min(w, round(x1)), min(h, round(y1)))

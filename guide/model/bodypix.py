@@ -258,7 +258,7 @@ class _TFLiteNetwork:
     XNNPACK for a new size costs far more than a frame.
     """
 
-    MAX_SIZES = 4
+    MAX_SIZES = 8  # live: one whole-frame size or two, three crop shapes; a capture's still sizes
 
     def __init__(self, flatbuffer: bytes, order: list[int], threads: int) -> None:
         self._flatbuffer = flatbuffer
