@@ -104,9 +104,15 @@ class LandmarkLines:
 
 
 def draw_label(img: np.ndarray, text: str, org: tuple[int, int], colour: tuple[int, int, int], scale: float) -> None:
-    """Text with a dark outline, readable on any background."""
+    """Text with a dark outline on a dimmed band, readable on any background (a white wall, the sky)."""
     font = cv2.FONT_HERSHEY_SIMPLEX
     t = max(1, round(scale * 2))
+    (tw, th), base = cv2.getTextSize(text, font, scale, t + 2)
+    pad = max(2, th // 4)
+    x0, y0 = max(0, org[0] - pad), max(0, org[1] - th - pad)
+    x1, y1 = min(img.shape[1], org[0] + tw + pad), min(img.shape[0], org[1] + base + pad)
+    if x1 > x0 and y1 > y0:
+        img[y0:y1, x0:x1] = img[y0:y1, x0:x1] // 2
     cv2.putText(img, text, org, font, scale, (0, 0, 0), t + 2, cv2.LINE_AA)
     cv2.putText(img, text, org, font, scale, colour, t, cv2.LINE_AA)
 

@@ -24,16 +24,22 @@ def worst_error(body, placed) -> float:  # type: ignore[no-untyped-def]
     return max(abs(marks.head_top[1] - placed.head_top), abs(marks.feet[1] - placed.feet)) / placed.height
 
 
-def test_small_people_in_big_stills_are_measured_finely(model) -> None:  # type: ignore[no-untyped-def]
-    """People at 20% of a 2000x1500 photo: head top and feet within 1.5% of their height (median), better than one pass."""
+@pytest.mark.parametrize("share", [0.2, 0.45, 0.9])
+def test_stills_measure_people_of_every_size(model, share: float) -> None:  # type: ignore[no-untyped-def]
+    """People at 20-90% of a 2000x1500 photo: head top and feet within 1.5% of their height (median).
+
+    Small ones only get there through the crop: the single pass is clearly worse at 20%.
+    """
     people = lone_pedestrians()
     refined, single = [], []
-    for person in people[:: len(people) // 10][:10]:
-        placed = place_person(person, 0.2, (2000, 1500))
+    for person in people[:: len(people) // 8][:8]:
+        placed = place_person(person, share, (2000, 1500))
         refined.append(worst_error(parse_still(model, placed.image)[0], placed))
-        single.append(worst_error(parse_still(model, placed.image, still_resolution(1500, 2000))[0], placed))
+        if share < 0.3:
+            single.append(worst_error(parse_still(model, placed.image, still_resolution(1500, 2000))[0], placed))
     assert np.median(refined) <= 0.015, refined
-    assert np.median(refined) < np.median(single)
+    if single:
+        assert np.median(refined) < 0.75 * np.median(single)
 
 
 def test_crop_results_map_back_onto_whole_image_results(model) -> None:  # type: ignore[no-untyped-def]
