@@ -31,6 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 os.environ.setdefault("GUIDE_MODEL_DIR", str(SHARED / "models" / "bodypix"))
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+from report import publish  # noqa: E402
 
 from guide import calibration as cal  # noqa: E402
 from guide.analyze import analyze_photo  # noqa: E402
@@ -109,11 +111,7 @@ def main() -> None:
         )
     rate = results["12 MP JPEGs"]["rate"]
     lines += ["", f"Target: 8 photos/s or better on 12 MP JPEGs: {rate:.1f} photos/s, {'met' if rate >= TARGET else 'NOT met'}.", ""]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_append:
-        with (REPO / "BENCHMARKS.md").open("a") as fh:
-            fh.write("\n" + text + "\n")
+    publish(lines, append=not args.no_append)
 
 
 if __name__ == "__main__":

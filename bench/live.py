@@ -37,6 +37,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 VIDEO = SHARED / "data" / "video"
+sys.path.insert(0, str(REPO / "bench"))
+from report import publish  # noqa: E402
 CLIPS = ("street 640x480", "street 1280x720", "street 1920x1080", "dance 640x480", "squats 720x1280")
 
 
@@ -45,7 +47,8 @@ def load_clip(name: str, max_frames: int):  # type: ignore[no-untyped-def]
 
     kind, size = name.split()
     w, h = (int(v) for v in size.split("x"))
-    path = {"street": "openpose_street_walk.avi", "dance": "tfjs_pose_dance.mp4", "squats": "tfjs_pose_squats.mp4"}[kind]
+    files = {"street": "openpose_street_walk.avi", "dance": "tfjs_pose_dance.mp4", "squats": "tfjs_pose_squats.mp4"}
+    path = files[kind]
     cap = cv2.VideoCapture(str(VIDEO / path))
     frames = []
     while len(frames) < max_frames:
@@ -174,10 +177,12 @@ def main() -> None:
         f"Machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}, "
         f"model {any_result['model']} ({any_result['runtime']}). Command: `python bench/live.py --max-frames "
         f"{args.max_frames}{f' --before {args.before}' if args.before else ''}`. Frames decoded before timing; "
-        "fps = frames / time in the analyzer (what `--no-window` runs); drawn = with the overlay; latency = analyzer + overlay; "
+        "fps = frames / time in the analyzer (what `--no-window` runs); drawn = with the overlay; "
+        "latency = analyzer + overlay; "
         "stage columns are medians in ms; passes = model passes per frame.",
         "",
-        "| clip | code | processed fps | fps drawn | latency median ms | latency p95 ms | predict | parse | measure | draw | passes |",
+        "| clip | code | processed fps | fps drawn | latency median ms | latency p95 ms "
+        "| predict | parse | measure | draw | passes |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for clip in CLIPS:
@@ -207,11 +212,7 @@ def main() -> None:
         f"Run time: {time.perf_counter() - started:.0f} s.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_append:
-        with (REPO / "BENCHMARKS.md").open("a") as fh:
-            fh.write("\n" + text + "\n")
+    publish(lines, append=not args.no_append)
 
 
 if __name__ == "__main__":

@@ -38,9 +38,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 os.environ.setdefault("GUIDE_MODEL_DIR", str(SHARED / "models" / "bodypix"))
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
 
 from helpers import Placed, lone_pedestrians, place_person  # noqa: E402
+from report import publish  # noqa: E402
 
 from guide.analyze import parse_still, still_resolution  # noqa: E402
 from guide.live import Analyzer, LiveOptions  # noqa: E402
@@ -180,7 +182,8 @@ def main() -> None:
         f"body fill within {FILL_TOLERANCE:.0%} of the truth; landmark error (worse of head top and feet, "
         "share of height) on those frames. One pass = the whole frame at internal resolution 0.5 (before).",
         "",
-        "| subject height | found, one pass | found, tracked | error median, one pass | error median, tracked | error p90, tracked |",
+        "| subject height | found, one pass | found, tracked "
+        "| error median, one pass | error median, tracked | error p90, tracked |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
     for share, row in live_rows:
@@ -191,13 +194,15 @@ def main() -> None:
         "Stills, 2000x1500: worse of head-top and feet error, share of the true height (missed: no subject or no "
         "head top / feet); ms per photo (model and parse).",
         "",
-        "| subject height | median, one pass | p90, one pass | median, refined | p90, refined | missed (one pass / refined) | ms (one pass / refined) |",
+        "| subject height | median, one pass | p90, one pass | median, refined | p90, refined "
+        "| missed (one pass / refined) | ms (one pass / refined) |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for share, row in still_rows:
         (e1, m1, t1), (e2, m2, t2) = row["one pass"], row["refined"]
         lines.append(
-            f"| {share:.0%} | {pct(e1, 50)} | {pct(e1, 90)} | {pct(e2, 50)} | {pct(e2, 90)} | {m1} / {m2} | {t1:.0f} / {t2:.0f} |"
+            f"| {share:.0%} | {pct(e1, 50)} | {pct(e1, 90)} | {pct(e2, 50)} | {pct(e2, 90)} "
+            f"| {m1} / {m2} | {t1:.0f} / {t2:.0f} |"
         )
     lines += [
         "",
@@ -226,11 +231,7 @@ def main() -> None:
         f"Run time: {time.perf_counter() - started:.0f} s.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_append:
-        with (REPO / "BENCHMARKS.md").open("a") as fh:
-            fh.write("\n" + text + "\n")
+    publish(lines, append=not args.no_append)
 
 
 if __name__ == "__main__":

@@ -91,7 +91,8 @@ class Grid:
     def sub(self, u0: int, v0: int, u1: int, v1: int) -> Grid:
         """The part of this raster from pixel (u0, v0) to (u1, v1), end-exclusive."""
         x0, y0 = self.to_image(u0, v0)
-        return Grid(u1 - u0, v1 - v0, float(x0), float(y0), self.scale_x, self.scale_y, self.image_width, self.image_height)
+        size = (self.image_width, self.image_height)
+        return Grid(u1 - u0, v1 - v0, float(x0), float(y0), self.scale_x, self.scale_y, *size)
 
     def rows_cols(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
         """Raster pixel range (u0, v0, u1, v1) covering the image rectangle `box`, clipped to the raster."""
@@ -106,7 +107,8 @@ class Grid:
 
     def same_pixels(self, other: Grid) -> tuple[int, int] | None:
         """(du, dv) if `other`'s pixels are this raster's pixels shifted by whole pixels, else None."""
-        if abs(self.scale_x - other.scale_x) > 1e-9 * self.scale_x or abs(self.scale_y - other.scale_y) > 1e-9 * self.scale_y:
+        if not (np.isclose(self.scale_x, other.scale_x, rtol=1e-9, atol=0) and
+                np.isclose(self.scale_y, other.scale_y, rtol=1e-9, atol=0)):
             return None
         du, dv = self.to_grid(other.x0, other.y0)
         if abs(du - round(du)) > 1e-6 or abs(dv - round(dv)) > 1e-6:
@@ -114,7 +116,9 @@ class Grid:
         return int(round(du)), int(round(dv))
 
 
-def resample(values: np.ndarray, src: Grid, dst: Grid, *, nearest: bool = False, fill: float | None = None) -> np.ndarray:
+def resample(
+    values: np.ndarray, src: Grid, dst: Grid, *, nearest: bool = False, fill: float | None = None
+) -> np.ndarray:
     """`values` (on `src`) read on the `dst` raster.
 
     Bilinear, or nearest for labels. Outside `src` the border is repeated, or

@@ -402,7 +402,8 @@ class Capturer:
 def view_grid(width: int, height: int, max_side: int = MAX_VIEW_SIDE) -> Grid:
     """The raster the overlay is drawn on: the frame, scaled down to at most `max_side` pixels."""
     scale = min(1.0, max_side / max(width, height))
-    return Grid.over((0, 0, width, height), max(1, round(width * scale)), max(1, round(height * scale)), (width, height))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return Grid.over((0, 0, width, height), *size, (width, height))
 
 
 class View:

@@ -4,7 +4,8 @@ The person mask and the part map are resampled from the model's input raster
 to the parse's raster in one affine warp each (`guide.geometry.resample`; the
 raw output's window says where its raster lies). By default that raster is the
 image's own pixels; the live loop asks for the model's raster itself (no warp
-at all), so its cost does not grow with the camera's pixels. Several people are separated the way BodyPix's multi-person decoder
+at all), so its cost does not grow with the camera's pixels. Several people
+are separated the way BodyPix's multi-person decoder
 does it: decode poses, then give each mask pixel to the pose its long-range
 offsets point at.
 """
@@ -65,7 +66,8 @@ class BodyParse:
         if self.grid is None:
             self.grid = Grid.identity(self.width, self.height)
         if self.mask.shape != (self.grid.height, self.grid.width):
-            raise ValueError(f"mask of shape {self.mask.shape} does not match its grid {self.grid.width}x{self.grid.height}")
+            grid = f"{self.grid.width}x{self.grid.height}"
+            raise ValueError(f"mask of shape {self.mask.shape} does not match its grid {grid}")
 
     def person_mask(self, index: int) -> np.ndarray:
         """Person `index`'s pixels, on `grid`."""

@@ -209,7 +209,8 @@ def _paste(body: BodyParse, index: int, crop: BodyParse, match: int, region: tup
     body.people[index] = replace(got, index=index)
     for k in map(int, np.flatnonzero(others_before)):  # people whose pixels the refined person took
         person = body.people[k]
-        body.people[k] = replace(person, mask_area=max(0, person.mask_area - int(round(others_before[k] / body.grid.scale ** 2))))
+        taken = int(round(others_before[k] / body.grid.scale**2))
+        body.people[k] = replace(person, mask_area=max(0, person.mask_area - taken))
 
 
 def refine(

@@ -238,7 +238,8 @@ class SubjectTracker:
         person = clear[pick]
         look = appearance(image, person)
         lost = self._lost
-        if lost is not None and look is not None and same_look(lost.look, look) >= SAME_PERSON_LOOK and same_size(person, lost.person) > 0.5:
+        back = lost is not None and look is not None and same_look(lost.look, look) >= SAME_PERSON_LOOK
+        if lost is not None and back and same_size(person, lost.person) > 0.5:
             track_id = lost.id  # back in view
         else:
             track_id, self._next_id = self._next_id, self._next_id + 1

@@ -69,6 +69,15 @@ def lone_pedestrians(min_height: int = 250) -> tuple[Cutout, ...]:
     return tuple(out)
 
 
+def _scaled(person: Cutout, box: tuple[int, int, int, int], scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The photo and the true mask inside `box`, scaled by `scale`."""
+    x0, y0, x1, y1 = box
+    shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    tile = cv2.resize(person.image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=shrink)
+    mask = person.mask[y0:y1, x0:x1].astype(np.uint8)
+    return tile, cv2.resize(mask, (tile.shape[1], tile.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+
+
 def place_person(
     person: Cutout,
     height_fraction: float,
@@ -92,8 +101,7 @@ def place_person(
     cx0, cy0 = max(0, x0 - ph // 2), max(0, y0 - ph // 4)
     cx1, cy1 = min(iw, x1 + ph // 2), min(ih, y1 + ph // 4)
     scale = height_fraction * fh / ph
-    tile = cv2.resize(person.image[cy0:cy1, cx0:cx1], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    tile_mask = cv2.resize(person.mask[cy0:cy1, cx0:cx1].astype(np.uint8), (tile.shape[1], tile.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    tile, tile_mask = _scaled(person, (cx0, cy0, cx1, cy1), scale)
     colour = backdrop if backdrop is not None else tuple(int(v) for v in tile.reshape(-1, 3).mean(axis=0))
     frame = np.empty((fh, fw, 3), np.uint8)
     frame[:] = colour
@@ -121,11 +129,10 @@ def place_person(
 
 
 def paste_person(frame: np.ndarray, person: Cutout, height: float, feet_xy: tuple[float, float]) -> np.ndarray:
-    """`frame` with `person` (their true mask only, no surroundings) pasted, `height` px tall, feet centre at `feet_xy`."""
+    """`frame` with `person` (their true mask only, no surroundings) pasted, `height` px tall,
+    the middle of their feet at `feet_xy`."""
     x0, y0, x1, y1 = person.box
-    scale = height / (y1 - y0)
-    tile = cv2.resize(person.image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    tmask = cv2.resize(person.mask[y0:y1, x0:x1].astype(np.uint8), (tile.shape[1], tile.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    tile, tmask = _scaled(person, person.box, height / (y1 - y0))
     th, tw = tile.shape[:2]
     ox, oy = int(round(feet_xy[0] - tw / 2)), int(round(feet_xy[1] - th))
     fh, fw = frame.shape[:2]

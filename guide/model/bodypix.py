@@ -49,7 +49,8 @@ def _input_size_covering(size: float, stride: int) -> int:
 
 
 def letterbox_for(height: int, width: int, internal_resolution: float, stride: int) -> Grid:
-    """The model input for a whole image: scaled by `internal_resolution`, padded (never stretched) to k * stride + 1."""
+    """The model input for a whole image: scaled by `internal_resolution`, padded (never stretched)
+    to k * stride + 1 pixels per side."""
     input_h = valid_input_size(height * internal_resolution, stride)
     input_w = valid_input_size(width * internal_resolution, stride)
     target_aspect = input_w / input_h
@@ -84,7 +85,7 @@ def crop_window(
         scale = min(input_size[0] / bw, input_size[1] / bh)
         sizes = list(input_size)
     elif scale is not None:
-        sizes = [_input_size_covering(min(bw, width) * scale, stride), _input_size_covering(min(bh, height) * scale, stride)]
+        sizes = [_input_size_covering(min(side, limit) * scale, stride) for side, limit in ((bw, width), (bh, height))]
     else:
         raise ValueError("crop_window needs a scale or an input size")
     origin: list[int] = []
@@ -369,7 +370,9 @@ class BodyPix:
                 if runtime == "tflite":
                     raise ModelError(f"cannot run {name} with TFLite: {str(exc).splitlines()[0]}") from None
 
-    def predict(self, image_bgr: np.ndarray, internal_resolution: float = 0.5, *, window: Grid | None = None) -> RawOutput:
+    def predict(
+        self, image_bgr: np.ndarray, internal_resolution: float = 0.5, *, window: Grid | None = None
+    ) -> RawOutput:
         """Run the network on the whole image at `internal_resolution`, or on `window` (see `crop_window`)."""
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
             raise ValueError(f"predict wants a BGR uint8 (H, W, 3) image, got {image_bgr.dtype} {image_bgr.shape}")
@@ -383,7 +386,8 @@ class BodyPix:
         else:
             outputs = [t.numpy()[0] for t in self._network(batch)]
         seg, parts, heat, short, long_, fwd, bwd = outputs
-        return RawOutput(np.ascontiguousarray(seg[:, :, 0]), parts, heat, short, long_, fwd, bwd, box, self.output_stride)
+        segments = np.ascontiguousarray(seg[:, :, 0])
+        return RawOutput(segments, parts, heat, short, long_, fwd, bwd, box, self.output_stride)
 
 
 def _hub_graph(location: str) -> tuple[Callable[..., Any], int, dict[str, Any]]:
