@@ -44,11 +44,9 @@ def person_box(person: Person) -> tuple[float, float, float, float]:
     return x0, y0, x1, y1
 
 
-def crop_box(box: tuple[float, float, float, float], grow: float = 1.0) -> tuple[float, float, float, float]:
-    """The image rectangle a crop around `box` shows: the box with its margins (times `grow`)."""
-    return expand_box(
-        box, top=MARGIN_TOP * grow, bottom=MARGIN_BOTTOM * grow, sides=MARGIN_SIDES * grow, min_aspect=0.5
-    )
+def crop_box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The image rectangle a crop around `box` shows: the box with its margins, at least half as wide as tall."""
+    return expand_box(box, top=MARGIN_TOP, bottom=MARGIN_BOTTOM, sides=MARGIN_SIDES, min_aspect=0.5)
 
 
 def refined_window(

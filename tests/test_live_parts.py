@@ -1,0 +1,86 @@
+"""The live loop's parts, each alone, without the model: auto-capture, fps meter, log, view, recorder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from guide.geometry import Grid
+from guide.guidance import HOLD, Advice, Guidance
+from guide.live import Analysis, AutoCapture, FpsMeter, FrameLog, Recorder, View, view_grid
+from guide.parse import BodyParse
+from guide.sources import Frame
+
+
+def analysis(t: float, action: str = "hold", *, grid: Grid | None = None) -> Analysis:
+    image = np.zeros((480, 640, 3), np.uint8)
+    grid = grid or Grid.identity(640, 480)
+    mask = np.zeros((grid.height, grid.width), bool)
+    mask[grid.height // 4 : 3 * grid.height // 4, grid.width // 3 : 2 * grid.width // 3] = True
+    parse = BodyParse(640, 480, mask, np.where(mask, 12, -1).astype(np.int8), np.where(mask, 0, -1).astype(np.int8),
+                      grid=grid)
+    advice = [HOLD] if action == "hold" else [Advice(action, 0.1, action)]
+    guidance = Guidance(80, advice, (200, 100, 440, 460), None)
+    return Analysis(Frame(image, int(t * 10), t), parse, None, None, guidance, 12.5, 3, (100, 50, 500, 470), 2)
+
+
+def test_auto_capture_holds_then_counts_down_then_fires_once() -> None:
+    auto = AutoCapture(hold_seconds=1.0, countdown_seconds=2.0)
+    assert not auto.update(analysis(0.0), now=100.0) and auto.seconds_left(100.0) is None
+    assert not auto.update(analysis(1.2), now=101.2)  # held long enough: the countdown starts
+    assert auto.seconds_left(102.2) == 1.0
+    assert auto.update(analysis(3.3), now=103.3)
+    assert auto.seconds_left(103.3) is None  # fired: starts over
+    assert not auto.update(analysis(3.4, "step_back"), now=103.4)
+
+
+def test_auto_capture_resets_when_framing_is_lost() -> None:
+    auto = AutoCapture(hold_seconds=1.0, countdown_seconds=1.0)
+    auto.update(analysis(0.0), now=0.0)
+    auto.update(analysis(1.0), now=1.0)
+    auto.update(analysis(1.5, "aim_up"), now=1.5)
+    assert auto.seconds_left(1.6) is None and not auto.update(analysis(2.1), now=2.1)
+
+
+def test_fps_meter() -> None:
+    meter = FpsMeter(window=5)
+    assert meter.fps == 0.0
+    meter._times.extend([0.0, 0.1, 0.2, 0.3])
+    assert abs(meter.fps - 10.0) < 1e-9
+
+
+def test_frame_log_writes_subject_and_roi(tmp_path: Path) -> None:
+    log = FrameLog(tmp_path / "deep" / "frames.jsonl")
+    log.write(analysis(0.5), 30.0)
+    log.close()
+    (line,) = (tmp_path / "deep" / "frames.jsonl").read_text().splitlines()
+    record = json.loads(line)
+    assert record["subject_id"] == 3 and record["roi"] == [100, 50, 500, 470] and record["people"] == 2
+    assert record["advice"] == [{"action": "hold", "amount": 0.0}]
+
+
+def test_view_draws_a_crop_parse_where_it_lies_and_scales_big_frames() -> None:
+    crop = Grid.over((320, 240, 640, 480), 160, 120, (640, 480))  # the bottom-right quarter, at half size
+    view = View()
+    a = analysis(0.0, grid=crop)
+    view.update(a)
+    out = view.render(a.frame.image, a, 30.0)
+    assert out.shape == (480, 640, 3)
+    tinted = out.max(axis=2) > 0
+    assert tinted[300:420, 430:530].mean() > 0.9  # the crop's mask, in the crop's part of the frame
+    assert not tinted[150:250, 20:150].any()  # nothing drawn away from the crop, the labels and the target box
+    big = np.zeros((1080, 1920, 3), np.uint8)
+    assert view.render(big, None, 30.0).shape[:2] == (540, 960)
+    assert view_grid(640, 480).scale == 1.0
+
+
+def test_recorder_writes_the_view(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "out.mp4", 10.0)
+    for _ in range(3):
+        recorder.write(np.full((120, 160, 3), 128, np.uint8))
+    recorder.close()
+    cap = cv2.VideoCapture(str(tmp_path / "out.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
