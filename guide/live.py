@@ -25,7 +25,7 @@ import sys
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -36,6 +36,7 @@ from guide.errors import GuideError
 from guide.geometry import Grid
 from guide.guidance import Guidance, Target, advise, builtin_target, crop_for, framing_in_crop, target_from_profile
 from guide.images import write_bytes_atomic
+from guide.level import LEVEL_TOLERANCE, Roll, camera_roll, scene_roll, upright
 from guide.measure import Framing, Landmarks, framing, landmarks, orientation_of
 from guide.model.bodypix import BodyPix
 from guide.model.quiet import quiet_stderr
@@ -46,6 +47,7 @@ from guide.sources import CameraSource, Frame, FrameSource
 from guide.tracking import DETECT_SHORT_SIDE, SEARCH_SHORT_SIDE, SubjectTracker
 
 WINDOW = "guide"
+ROLL_EVERY = 8  # frames between looks at the scene's verticals (the camera's roll changes slowly)
 MAX_VIEW_SIDE = 960  # the window and the recording show frames at most this large; captures keep full size
 KEY_SPACE, KEY_ESC = 32, 27
 
@@ -119,6 +121,8 @@ class Analyzer:
             search_short_side=max(2 * model.output_stride + 1, round(scale * SEARCH_SHORT_SIDE)),
         )
         self.target: Target | None = None
+        self.scene: Roll | None = None  # the camera's roll as the scene's verticals show it (every ROLL_EVERY frames)
+        self._frames = 0
         self.timings: dict[str, float] = {}
         self.smoother = FramingSmoother()
         self.stabilizer = AdviceStabilizer()
@@ -138,10 +142,18 @@ class Analyzer:
         tracked = self.tracker.update(frame.image, frame.t)
         body = tracked.parse
         t_model = time.perf_counter()
+        if self._frames % ROLL_EVERY == 0:
+            self.scene = scene_roll(frame.image, [p.bbox for p in body.people + self.tracker.others])
+        self._frames += 1
         marks = fr = None
         if body.subject is not None:
             marks = landmarks(body, body.subject)
             fr = framing(body, body.subject, marks)
+            # Level is the camera's roll: the scene's verticals, or an upright person's axis; never a lean.
+            roll = camera_roll(self.scene, fr.tilt_deg, upright(body.people[body.subject].keypoints))
+            fr = replace(fr, tilt_deg=None if roll is None else roll.degrees)
+            if roll is not None and roll.source == "scene" and "tilt_deg" in target.values:
+                target = replace(target, values={**target.values, "tilt_deg": (0.0, LEVEL_TOLERANCE)})
             crop = crop_for(target, w, h)
             if crop is not None and fr is not None:
                 centre_px = fr.center_x * w if fr.center_x is not None else None

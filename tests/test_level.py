@@ -1,0 +1,95 @@
+"""Level: the camera's roll from the scene's verticals, never from how the person stands."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from guide.level import camera_roll, scene_roll, upright
+from guide.live import Analyzer, LiveOptions
+from guide.sources import Frame
+
+from conftest import DATA, PEOPLE, PENNFUDAN
+
+
+def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
+    """`image` turned anticlockwise by `degrees` (as a camera rolled clockwise sees it), cropped to no corners."""
+    h, w = image.shape[:2]
+    turned = cv2.warpAffine(image, cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0), (w, h))
+    a = math.radians(abs(degrees))
+    c, s = math.cos(a), math.sin(a)
+    cw, ch = int((w * c - h * s) / (c * c - s * s)), int((h * c - w * s) / (c * c - s * s))
+    x0, y0 = (w - cw) // 2, (h - ch) // 2
+    return turned[y0 : y0 + ch, x0 : x0 + cw]
+
+
+SCENES = [PENNFUDAN / "PNGImages" / f"{n}.png" for n in ("PennPed00027", "PennPed00037", "PennPed00077", "FudanPed00001")]
+SCENES += [PEOPLE / "mmfashion_04_1_front.jpg", PEOPLE / "tfjs_posenet_backpackman.jpg"]
+
+
+@pytest.mark.parametrize("path", SCENES, ids=lambda p: p.name)
+def test_scene_verticals_give_the_roll_within_two_degrees(path) -> None:  # type: ignore[no-untyped-def]
+    image = cv2.imread(str(path))
+    level = scene_roll(image)
+    assert level is not None
+    for degrees in (-8, -3, 3, 8):
+        seen = scene_roll(rotated(image, degrees))
+        assert seen is not None, degrees
+        # Content turned anticlockwise: verticals lean left at the top, a negative roll.
+        assert abs(seen.degrees - (level.degrees - degrees)) <= 2.0, (degrees, seen.degrees, level.degrees)
+
+
+def test_a_plain_backdrop_says_nothing() -> None:
+    image = np.full((480, 640, 3), 200, np.uint8)
+    cv2.circle(image, (320, 240), 100, (40, 40, 40), 8)
+    assert scene_roll(image) is None
+
+
+def test_camera_roll_trusts_an_upright_body_only_and_never_against_the_scene() -> None:
+    from guide.level import Roll
+
+    scene = Roll(1.0, 0.9, "scene")
+    assert camera_roll(scene, 15.0, upright=False) == scene  # a lean: the scene decides
+    assert camera_roll(None, 15.0, upright=False) is None  # a lean and no scene: say nothing
+    assert camera_roll(None, 2.0, upright=True).source == "body"  # type: ignore[union-attr]
+    assert camera_roll(scene, 9.0, upright=True) is None  # they disagree: say nothing
+
+
+def test_upright_on_real_poses(model) -> None:  # type: ignore[no-untyped-def]
+    from guide.analyze import parse_still
+
+    def subject_upright(path) -> bool:  # type: ignore[no-untyped-def]
+        body, _ = parse_still(model, cv2.imread(str(path)))
+        return upright(body.people[body.subject].keypoints)
+
+    assert subject_upright(PEOPLE / "mmfashion_01_4_full.jpg")
+    assert subject_upright(PEOPLE / "mmpose_S8_WalkDog_1.55011271_000026.jpg")
+    assert not subject_upright(PEOPLE / "tfjs_posenet_person_bench.jpg")  # sitting: knees bent
+    assert not subject_upright(PEOPLE / "tfjs_pose.jpg")  # a dance pose: one knee up, torso off the legs' line
+
+
+def squats(degrees: float = 0.0) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(DATA / "video" / "tfjs_pose_squats.mp4"))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            return frames
+        frames.append(rotated(frame, degrees) if degrees else frame)
+
+
+def test_squats_on_a_level_tripod_never_ask_to_level(live_model) -> None:  # type: ignore[no-untyped-def]
+    analyzer = Analyzer(live_model, None, LiveOptions(window=False))
+    actions = [a.action for i, f in enumerate(squats()) for a in analyzer(Frame(f, i, i / 5)).guidance.advice]
+    assert "level_camera" not in actions
+
+
+def test_a_rolled_camera_is_asked_to_turn_the_right_way(live_model) -> None:  # type: ignore[no-untyped-def]
+    analyzer = Analyzer(live_model, None, LiveOptions(window=False))
+    frames = squats(6.0)[:25]  # content turned anticlockwise: the camera is rolled clockwise
+    texts = [a.text for i, f in enumerate(frames) for a in analyzer(Frame(f, i, i / 5)).guidance.advice
+             if a.action == "level_camera"]
+    assert texts and all("anticlockwise" in t for t in texts)
