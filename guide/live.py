@@ -239,7 +239,7 @@ def log_record(analysis: Analysis, fps: float) -> dict[str, Any]:
         "t": round(analysis.frame.t, 4),
         "people": analysis.people,
         "score": g.score,
-        "advice": [{"action": a.action, "amount": round(float(a.amount), 4)} for a in g.advice],
+        "advice": [{"action": a.action, "amount": round(float(a.amount), 4), "text": a.text} for a in g.advice],
         "framing": {k: (None if v is None else round(v, 4)) for k, v in analysis.framing.values().items()}
         if analysis.framing
         else None,
@@ -322,22 +322,27 @@ class Window:
 
 
 class AutoCapture:
-    """`--auto-capture`: once the framing has matched for `hold` seconds, count down, then fire."""
+    """`--auto-capture`: once the framing has matched for `hold` seconds, count down, then fire.
+
+    Time is the source's clock (`Frame.t`): a camera's is real time, a video
+    file's is its own timeline, however fast it is read.
+    """
 
     def __init__(self, hold_seconds: float, countdown_seconds: float) -> None:
         self.hold_seconds, self.countdown_seconds = hold_seconds, countdown_seconds
         self._hold_since: float | None = None
         self._countdown_from: float | None = None
 
-    def update(self, analysis: Analysis, now: float) -> bool:
-        """True when a capture should be taken now. `now` is a monotonic clock."""
+    def update(self, analysis: Analysis) -> bool:
+        """True when a capture should be taken now."""
+        now = analysis.frame.t
         advice = analysis.guidance.advice
         if not (advice and advice[0].action == "hold"):
             self._hold_since = self._countdown_from = None
             return False
         if self._hold_since is None:
-            self._hold_since = analysis.frame.t
-        if self._countdown_from is None and analysis.frame.t - self._hold_since >= self.hold_seconds:
+            self._hold_since = now
+        if self._countdown_from is None and now - self._hold_since >= self.hold_seconds:
             self._countdown_from = now
         if self._countdown_from is not None and now - self._countdown_from >= self.countdown_seconds:
             self._hold_since = self._countdown_from = None
@@ -345,6 +350,7 @@ class AutoCapture:
         return False
 
     def seconds_left(self, now: float) -> float | None:
+        """Seconds of countdown left at source time `now`, or None when no countdown runs."""
         if self._countdown_from is None:
             return None
         return max(0.0, self.countdown_seconds - (now - self._countdown_from))
@@ -436,7 +442,7 @@ class View:
         h, w = image.shape[:2]
         grid = view_grid(w, h)
         if (grid.width, grid.height) == (w, h):
-            out = image
+            out = image.copy()  # never draw on the source's frame: it may be shown again, or captured
         else:  # area averaging where shrinking a lot; bilinear is as good and far cheaper up to 2x
             shrink = cv2.INTER_AREA if grid.scale < 0.5 else cv2.INTER_LINEAR
             out = cv2.resize(image, (grid.width, grid.height), interpolation=shrink)
@@ -451,7 +457,7 @@ class View:
         if thumbnail and now - thumbnail[1] < 4.0:
             out = paste_thumbnail(out, thumbnail[0])
         if self.warning and now - self.warning[1] < 5.0:
-            draw_label(out, self.warning[0][:70], (10, out.shape[0] - 12), (0, 0, 255), 0.6)
+            draw_label(out, self.warning[0], (10, out.shape[0] - 12), (0, 0, 255), 0.6, max_width=out.shape[1] - 20)
         return out
 
 
@@ -470,6 +476,15 @@ class LiveSession:
     def warn(self, message: str) -> None:
         print(f"guide: warning: {message}", file=sys.stderr, flush=True)
         self.view.warning = (message, time.monotonic())
+
+    def _free(self, path: Path) -> Path:
+        """`path`, or the next free name beside it (never overwrite an earlier recording or log), said aloud."""
+        from guide.portrait import free_path
+
+        free = free_path(path.parent, "", path.name)
+        if free != path:
+            self.warn(f"{path} exists; writing {free} instead")
+        return free
 
     def _key(self, key: int | None, image: np.ndarray, latest: Analysis | None) -> bool:
         """Act on a key; True to quit."""
@@ -493,10 +508,10 @@ class LiveSession:
             if window is not None:
                 stack.callback(window.close)
             stack.callback(self.capturer.close)
-            log = FrameLog(options.log) if options.log else None
+            log = FrameLog(self._free(options.log)) if options.log else None
             if log is not None:
                 stack.callback(log.close)
-            recorder = Recorder(options.record, self.source.fps) if options.record else None
+            recorder = Recorder(self._free(options.record), self.source.fps) if options.record else None
             if recorder is not None:
                 stack.callback(recorder.close)
             camera = isinstance(self.source, CameraSource)
@@ -513,7 +528,7 @@ class LiveSession:
                     self.view.update(latest)
                     if log is not None:
                         log.write(latest, meter.fps)
-                    if auto is not None and auto.update(latest, time.monotonic()):
+                    if auto is not None and auto.update(latest):
                         self.capturer.capture(frame.image, latest)
                 self.capturer.poll()
                 summary.fps = meter.fps
@@ -521,7 +536,7 @@ class LiveSession:
                     continue  # nobody looks: no drawing
                 shown = self.view.render(
                     frame.image, latest, meter.fps,
-                    countdown=auto.seconds_left(time.monotonic()) if auto else None,
+                    countdown=auto.seconds_left(frame.t) if auto else None,
                     thumbnail=self.capturer.thumbnail,
                 )
                 if recorder is not None:

@@ -103,18 +103,48 @@ class LandmarkLines:
             draw_label(out, "cut: " + ", ".join(marks.cut), (6, parse.height - 10), (0, 0, 255), scale)
 
 
-def draw_label(img: np.ndarray, text: str, org: tuple[int, int], colour: tuple[int, int, int], scale: float) -> None:
-    """Text with a dark outline on a dimmed band, readable on any background (a white wall, the sky)."""
+def draw_label(
+    img: np.ndarray,
+    text: str,
+    org: tuple[int, int],
+    colour: tuple[int, int, int],
+    scale: float,
+    max_width: int | None = None,
+) -> None:
+    """Text on a dimmed band with a one-pixel shadow, readable on any background (a white wall, the sky).
+
+    With `max_width` (pixels) the text is made smaller to fit, down to 60%,
+    then shortened in the middle with an ellipsis. (A thicker dark copy as an
+    outline is avoided: OpenCV 5's fonts advance further when thicker, which
+    leaves a misaligned ghost.)
+    """
     font = cv2.FONT_HERSHEY_SIMPLEX
     t = max(1, round(scale * 2))
-    (tw, th), base = cv2.getTextSize(text, font, scale, t + 2)
+    width = cv2.getTextSize(text, font, scale, t)[0][0]
+    if max_width is not None and width > max_width:
+        scale = max(0.6 * scale, scale * max_width / width)
+        t = max(1, round(scale * 2))
+        full, keep = text, len(text)
+        while keep > 6 and cv2.getTextSize(text, font, scale, t)[0][0] > max_width:
+            keep -= 1
+            text = _middle(full, keep)
+    (tw, th), base = cv2.getTextSize(text, font, scale, t)
     pad = max(2, th // 4)
     x0, y0 = max(0, org[0] - pad), max(0, org[1] - th - pad)
     x1, y1 = min(img.shape[1], org[0] + tw + pad), min(img.shape[0], org[1] + base + pad)
     if x1 > x0 and y1 > y0:
         img[y0:y1, x0:x1] = img[y0:y1, x0:x1] // 2
-    cv2.putText(img, text, org, font, scale, (0, 0, 0), t + 2, cv2.LINE_AA)
+    shadow = max(1, t // 2)
+    cv2.putText(img, text, (org[0] + shadow, org[1] + shadow), font, scale, (0, 0, 0), t, cv2.LINE_AA)
     cv2.putText(img, text, org, font, scale, colour, t, cv2.LINE_AA)
+
+
+def _middle(text: str, keep: int) -> str:
+    """`text` cut to `keep` characters by taking out its middle ("mmpose_S5_Sit...002061.jpg")."""
+    if len(text) <= keep:
+        return text
+    head = (keep - 2) // 2
+    return text[:head] + ".." + text[len(text) - (keep - 2 - head) :]
 
 
 def _pt(p: Sequence[float]) -> tuple[int, int]:
@@ -157,7 +187,7 @@ def contact_sheet(tiles: Sequence[tuple[np.ndarray, str, bool]], columns: int = 
         sheet[y : y + th.shape[0], x : x + th.shape[1]] = th
         colour = (60, 200, 60) if ok else (60, 60, 230)
         cv2.rectangle(sheet, (x - 2, y - 2), (x + th.shape[1] + 1, y + th.shape[0] + 1), colour, 2)
-        draw_label(sheet, caption[:40], (x, y + tile_height + 22), colour, 0.45)
+        draw_label(sheet, caption, (x, y + tile_height + 22), colour, 0.45, max_width=cell_w - 10)
     return sheet
 
 
@@ -275,7 +305,7 @@ def draw_guidance(  # type: ignore[no-untyped-def]
             elif action == "hold":
                 cv2.circle(out, centre, size // 2, colour, -1, cv2.LINE_AA)
             x += size + int(12 * unit)
-        draw_label(out, text, (x, y), colour if i == 0 else (235, 235, 235), scale)
+        draw_label(out, text, (x, y), colour if i == 0 else (235, 235, 235), scale, max_width=w - x - int(8 * unit))
         y += int(48 * unit)
     score = getattr(guidance, "score", None)
     status = f"match {score:3d}" if score is not None and not message else ""

@@ -123,8 +123,11 @@ class AdviceStabilizer:
       first action for `min_frames` frames in a row, or for `min_seconds`
       (and at least two frames): a single noisy frame never changes the display.
     - "hold" is entered when the raw advice says hold with score >= `hold_enter`,
-      and left only when the score drops below `hold_exit` (then, too, only once
-      the new action persists).
+      and left as soon as the score drops below `hold_exit`: a green "hold" on a
+      framing that is far off is the one thing never shown, so leaving hold does
+      not wait for persistence (the enter/exit band already stops flicker).
+    - A move shown while the framing has matched again gives way to "hold" after
+      `min_seconds` at most, so no stale move outlives a match by half a second.
     - With nobody seen for `absent_frames` frames in a row, NO_ONE is shown
       at once; shorter dropouts keep the last guidance.
     - Coming from NO_ONE (or the start), the first guidance is shown at once.
@@ -133,7 +136,7 @@ class AdviceStabilizer:
     def __init__(
         self,
         min_frames: int = 4,
-        min_seconds: float = 0.5,
+        min_seconds: float = 0.4,
         hold_enter: int = 80,
         hold_exit: int = 65,
         absent_frames: int = 3,
@@ -178,9 +181,9 @@ class AdviceStabilizer:
         if self.shown is None or self.shown.message == NO_ONE:
             return self._show(raw)
         key, shown_key = _key(raw), _key(self.shown)
-        if shown_key == "hold" and raw.score >= self.hold_exit:
+        if shown_key == "hold":
             self.pending = None
-            return self._keep(raw)
+            return self._keep(raw) if raw.score >= self.hold_exit else self._show(raw)
         if key == shown_key:
             return self._show(raw)
         if key == "hold" and raw.score < self.hold_enter:

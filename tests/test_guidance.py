@@ -322,9 +322,21 @@ def test_hold_is_entered_high_and_left_low() -> None:
     for i in range(20):
         g = st.update(_g("aim_left" if i % 2 else "hold", 75 if i % 2 else 86), 1 + i / 30)
         assert first(g) == "hold" and g.advice == [HOLD]
-    # really off for a while: leaves hold
+    # really off: leaves hold at once (a green "hold" at match 50 would be a lie)
     shown = [first(st.update(_g("aim_left", 50), 2 + i / 30)) for i in range(4)]
-    assert shown[0] == "hold" and shown[-1] == "aim_left"
+    assert shown == ["aim_left"] * 4
+
+
+def test_no_stale_move_once_the_framing_has_matched_for_half_a_second() -> None:
+    """Squats at 5 fps: she stands up again, the framing matches (score 95): hold within 0.5 s, never a move."""
+    st = AdviceStabilizer()
+    for i in range(5):
+        st.update(_g("lower_camera", 40), i / 5)
+    shown = [(t, first(st.update(_g("hold", 95), t))) for t in (1.0, 1.2, 1.4, 1.6, 1.8)]
+    assert all(action == "hold" for t, action in shown if t - 1.0 >= 0.4)
+    # and while she squats (score far off), never a green hold
+    held = [first(st.update(_g("step_back", s), 2.0 + i / 5)) for i, s in enumerate((52, 30, 15))]
+    assert "hold" not in held
 
 
 def test_no_one_is_said_after_a_few_frames_and_advice_returns_at_once() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from guide.geometry import Grid
 from guide.guidance import HOLD, Advice, Guidance
@@ -29,20 +30,20 @@ def analysis(t: float, action: str = "hold", *, grid: Grid | None = None) -> Ana
 
 def test_auto_capture_holds_then_counts_down_then_fires_once() -> None:
     auto = AutoCapture(hold_seconds=1.0, countdown_seconds=2.0)
-    assert not auto.update(analysis(0.0), now=100.0) and auto.seconds_left(100.0) is None
-    assert not auto.update(analysis(1.2), now=101.2)  # held long enough: the countdown starts
-    assert auto.seconds_left(102.2) == 1.0
-    assert auto.update(analysis(3.3), now=103.3)
-    assert auto.seconds_left(103.3) is None  # fired: starts over
-    assert not auto.update(analysis(3.4, "step_back"), now=103.4)
+    assert not auto.update(analysis(0.0)) and auto.seconds_left(0.0) is None
+    assert not auto.update(analysis(1.2))  # held long enough: the countdown starts
+    assert auto.seconds_left(2.2) == pytest.approx(1.0)
+    assert auto.update(analysis(3.3))
+    assert auto.seconds_left(3.3) is None  # fired: starts over
+    assert not auto.update(analysis(3.4, "step_back"))
 
 
 def test_auto_capture_resets_when_framing_is_lost() -> None:
     auto = AutoCapture(hold_seconds=1.0, countdown_seconds=1.0)
-    auto.update(analysis(0.0), now=0.0)
-    auto.update(analysis(1.0), now=1.0)
-    auto.update(analysis(1.5, "aim_up"), now=1.5)
-    assert auto.seconds_left(1.6) is None and not auto.update(analysis(2.1), now=2.1)
+    auto.update(analysis(0.0))
+    auto.update(analysis(1.0))
+    auto.update(analysis(1.5, "aim_up"))
+    assert auto.seconds_left(1.6) is None and not auto.update(analysis(2.1))
 
 
 def test_fps_meter() -> None:
@@ -59,7 +60,7 @@ def test_frame_log_writes_subject_and_roi(tmp_path: Path) -> None:
     (line,) = (tmp_path / "deep" / "frames.jsonl").read_text().splitlines()
     record = json.loads(line)
     assert record["subject_id"] == 3 and record["roi"] == [100, 50, 500, 470] and record["people"] == 2
-    assert record["advice"] == [{"action": "hold", "amount": 0.0}]
+    assert record["advice"] == [{"action": "hold", "amount": 0.0, "text": "Hold still"}]
 
 
 def test_view_draws_a_crop_parse_where_it_lies_and_scales_big_frames() -> None:
@@ -84,3 +85,15 @@ def test_recorder_writes_the_view(tmp_path: Path) -> None:
     recorder.close()
     cap = cv2.VideoCapture(str(tmp_path / "out.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+
+
+def test_long_instructions_fit_the_frame_at_webcam_and_phone_sizes() -> None:
+    from guide.overlay import draw_guidance
+
+    long = [Advice("level_camera", 5.0, "Level the camera (turn it anticlockwise)"),
+            Advice("lower_camera", 0.05, "Lower the camera, a little more than a step, please")]
+    for w, h in ((640, 480), (480, 640), (1920, 1080)):
+        scene = np.full((h, w, 3), 128, np.uint8)
+        out = draw_guidance(scene, Guidance(40, long, None, None), 30.0)
+        assert np.array_equal(out[:, -6:], scene[:, -6:]), (w, h)  # nothing runs off the right edge
+        assert (out[: h // 4] != 128).any(axis=2).mean() > 0.02  # and the text is there
