@@ -13,15 +13,17 @@ import json
 import os
 import re
 import statistics
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from guide.analyze import Analysis, analyze_photo
-from guide.errors import GuideError, ImageError
-from guide.images import Photo, read_photo, write_bytes_atomic
+from guide.errors import GuideError, ImageError, InputError, OutputError
+from guide.images import Photo, output_kind, read_photo, write_bytes_atomic
 from guide.measure import FRAMING_FIELDS, Framing, framing
 from guide.model.bodypix import BodyPix
 
@@ -35,6 +37,7 @@ REASONS = (
     "not_standing",
     "low_confidence",
     "unreadable",
+    "guide_output",
 )
 REASON_TEXT = {
     "no_person": "no person in the photo",
@@ -45,6 +48,7 @@ REASON_TEXT = {
     "not_standing": "the person is not standing (feet not below the hips)",
     "low_confidence": "the model is not sure about this person",
     "unreadable": "the file cannot be read as an image",
+    "guide_output": "an earlier output of guide, not a photo",
 }
 
 # Thresholds of the usable-photo rules.
@@ -165,15 +169,18 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def profiles_dir() -> Path:
-    return Path(os.environ.get("GUIDE_PROFILE_DIR", "calibration"))
+    """The one folder calibrate writes and profiles and live read: GUIDE_PROFILE_DIR, else `calibration/`.
+
+    The default is relative to the current folder, so the CLI shows it wherever it matters.
+    """
+    return Path(os.environ.get("GUIDE_PROFILE_DIR") or "calibration").expanduser()
 
 
 def profile_path(name: str, folder: Path | None = None) -> Path:
     if not _NAME.match(name) or name.endswith(".json"):
-        raise GuideError(
+        raise InputError(
             f"profile name {name!r} is not allowed: use letters, digits, '.', '_' or '-' (no slashes), "
-            "at most 64 characters",
-            exit_code=2,
+            "at most 64 characters"
         )
     return (folder or profiles_dir()) / f"{name}.json"
 
@@ -215,27 +222,112 @@ def build_profile(name: str, model_name: str, verdicts: list[Verdict], source: s
     )
 
 
-def save_profile(profile: dict[str, Any], folder: Path | None = None) -> tuple[Path, bool]:
-    """Write `<name>.json` atomically; returns the path and whether an older profile was replaced."""
-    path = profile_path(profile["name"], folder)
-    replaced = path.exists()
-    write_bytes_atomic(path, (json.dumps(profile, indent=2) + "\n").encode())
-    return path, replaced
+STALE_LOCK_SECONDS = 300.0  # a save holds its lock for milliseconds: an older lock was left by a killed run
+
+FileState = tuple[int, int, int]  # (inode, size, mtime in ns): an atomic replace always changes it
+
+
+@dataclass(frozen=True)
+class ProfileSlot:
+    """Where a run will save its profile, and the file that was there when the run began (None: none)."""
+
+    path: Path
+    seen: FileState | None
+
+
+def _file_state(path: Path) -> FileState | None:
+    try:
+        st = path.stat()
+    except OSError:  # absent, or unreachable: the write itself then reports why
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def profile_slot(name: str, folder: Path | None = None) -> ProfileSlot:
+    """Take this when a calibration starts, and give it to `save_profile` at the end.
+
+    A calibration takes minutes; another run for the same name may save in
+    between. Remembering the file as it was lets the later save notice that.
+    """
+    path = profile_path(name, folder)
+    return ProfileSlot(path, _file_state(path))
+
+
+@contextmanager
+def _profile_lock(path: Path) -> Iterator[None]:
+    """Hold `<name>.json.lock` (created exclusively) while a profile is compared and replaced."""
+    lock = path.with_name(path.name + ".lock")
+    taken = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            try:
+                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                try:
+                    age = time.time() - lock.stat().st_mtime
+                except FileNotFoundError:
+                    continue  # released meanwhile
+                if age <= STALE_LOCK_SECONDS:
+                    raise OutputError(
+                        f"{path} is being saved by another run right now (two `guide calibrate --name {path.stem}` "
+                        f"at once?); that run's profile is kept (if no other calibrate is running, delete {lock})"
+                    ) from None
+                lock.unlink(missing_ok=True)  # left behind by a run killed while saving
+                continue
+            try:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(f"{os.getpid()}\n")  # who holds it, for a person looking
+            except OSError:
+                lock.unlink(missing_ok=True)
+                raise
+            taken = _file_state(lock)
+            break
+        else:
+            raise OutputError(f"{path}: could not take {lock}; try again")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        yield
+    finally:
+        if taken is not None and _file_state(lock) == taken:  # never remove a lock another run took over
+            lock.unlink(missing_ok=True)
+
+
+def save_profile(
+    profile: dict[str, Any], folder: Path | None = None, *, slot: ProfileSlot | None = None
+) -> tuple[Path, bool]:
+    """Write `<name>.json` atomically; returns the path and whether an older profile was replaced.
+
+    With the `slot` taken when the run began, a profile another run saved since
+    is never replaced (GuideError): of two runs for one name, only one may say "saved".
+    """
+    slot = slot or profile_slot(profile["name"], folder)
+    path = slot.path
+    with _profile_lock(path):
+        now = _file_state(path)
+        if now is not None and now != slot.seen:
+            raise OutputError(
+                f"{path} was saved by another run while this one was reading photos "
+                f"(two `guide calibrate --name {profile['name']}` at once?); it is kept: run again to replace it"
+            )
+        write_bytes_atomic(path, (json.dumps(profile, indent=2) + "\n").encode())
+    return path, now is not None
 
 
 def load_profile(name: str, folder: Path | None = None) -> dict[str, Any]:
     path = profile_path(name, folder)
     if not path.is_file():
-        raise GuideError(f"no profile named {name!r} in {path.parent} (`guide profiles` lists them)", exit_code=2)
+        raise InputError(f"no profile named {name!r} in {path.parent} (`guide profiles` lists them)")
     try:
         profile = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GuideError(f"{path}: not a readable profile ({exc})", exit_code=2) from None
+        raise InputError(f"{path}: not a readable profile ({exc})") from None
     if not isinstance(profile, dict) or profile.get("schema_version") != SCHEMA_VERSION:
-        raise GuideError(f"{path}: not a guide profile of schema version {SCHEMA_VERSION}", exit_code=2)
+        raise InputError(f"{path}: not a guide profile of schema version {SCHEMA_VERSION}")
     problem = _profile_problem(profile)
     if problem:
-        raise GuideError(f"{path}: damaged profile ({problem}); run `guide calibrate` again", exit_code=2)
+        raise InputError(f"{path}: damaged profile ({problem}); run `guide calibrate` again")
     return profile
 
 
@@ -275,9 +367,26 @@ def list_profiles(folder: Path | None = None) -> list[dict[str, Any]]:
             out.append({"name": path.stem, "error": exc.message})
             continue
         counts = {g: profile["groups"][g]["count"] for g in profile["groups"]}
-        out.append({"name": path.stem, "created": profile.get("created"), "model": profile.get("model"),
-                    "photos": len(profile.get("photos", [])), "accepted": counts})
+        row: dict[str, Any] = {"name": path.stem, "path": str(path), "created": profile.get("created"),
+                               "model": profile.get("model"), "photos": len(profile.get("photos", [])),
+                               "accepted": counts}
+        out.append(row)
     return out
+
+
+def photo_counts(profile: dict[str, Any]) -> tuple[int, dict[str, int]]:
+    """(photos used, skipped photos per reason) from a profile's photo list (which users may edit)."""
+    photos = profile.get("photos")
+    used, skipped = 0, dict[str, int]()
+    for entry in photos if isinstance(photos, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("accepted") is True:
+            used += 1
+        else:
+            reason = str(entry.get("reason") or "unknown")
+            skipped[reason] = skipped.get(reason, 0) + 1
+    return used, skipped
 
 
 # --- running over a folder ----------------------------------------------------------
@@ -288,12 +397,12 @@ def reference_files(folder: Path) -> list[Path]:
     from guide.images import IMAGE_SUFFIXES
 
     if not folder.exists():
-        raise GuideError(f"{folder}: no such folder", exit_code=2)
+        raise InputError(f"{folder}: no such folder")
     if not folder.is_dir():
-        raise GuideError(f"{folder}: is not a folder (calibrate reads a folder of reference photos)", exit_code=2)
+        raise InputError(f"{folder}: is not a folder (calibrate reads a folder of reference photos)")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir())
     if not files:
-        raise GuideError(f"{folder}: holds no photos (.jpg, .png, .webp, .heic, ...)", exit_code=2)
+        raise InputError(f"{folder}: holds no photos (.jpg, .png, .webp, .heic, ...)")
     return files
 
 
@@ -307,14 +416,28 @@ def _read(path: Path) -> Photo | ImageError:
 def analyze_references(
     model: BodyPix, files: list[Path], root: Path, on_done: Callable[[Verdict, Analysis | None], None] | None = None
 ) -> Iterator[tuple[Verdict, Analysis | None]]:
-    """Judge every reference photo; the next photo decodes while the model runs on this one."""
+    """Judge every reference photo; the next photo decodes while the model runs on this one.
+
+    Files named like guide's own outputs (`*_portrait.jpg`, ...) are skipped unread:
+    a portrait made from a reference would count that photo twice.
+    """
+    photos = iter([p for p in files if output_kind(p) is None])
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: Future[Photo | ImageError] | None = pool.submit(_read, files[0]) if files else None
-        for i, path in enumerate(files):
+        first = next(photos, None)
+        pending: Future[Photo | ImageError] | None = pool.submit(_read, first) if first else None
+        for path in files:
+            name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+            kind = output_kind(path)
+            if kind is not None:
+                verdict = Verdict(name, False, "guide_output", detail=f"a *_{kind}* file")
+                if on_done:
+                    on_done(verdict, None)
+                yield verdict, None
+                continue
             assert pending is not None
             photo = pending.result()
-            pending = pool.submit(_read, files[i + 1]) if i + 1 < len(files) else None
-            name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+            following = next(photos, None)
+            pending = pool.submit(_read, following) if following else None
             if isinstance(photo, ImageError):
                 reason = photo.message.removeprefix(f"{path}: ")
                 verdict, analysis = Verdict(name, False, "unreadable", detail=reason), None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import NoReturn, Optional
@@ -12,7 +11,7 @@ from typing import NoReturn, Optional
 import typer
 
 from guide import __version__
-from guide.errors import GuideError
+from guide.errors import GuideError, ImageError, InputError, OutputError
 
 app = typer.Typer(
     help="Composition guidance for full-body portraits, powered by BodyPix.",
@@ -37,9 +36,23 @@ def _quiet_tensorflow() -> None:
     logging.getLogger("absl").setLevel(logging.ERROR)
 
 
+# Exit codes, chosen here and nowhere else: 2 = the run could not start or could not write where asked
+# (bad input, option, folder, model, profile), 1 = it stopped part-way or some photos failed.
+EXIT_CODES: dict[type[GuideError], int] = {InputError: 2, OutputError: 2, ImageError: 1, GuideError: 1}
+
+
+def exit_code_for(error: GuideError) -> int:
+    """The exit code of a library error: that of its most specific type in EXIT_CODES."""
+    return next(EXIT_CODES[t] for t in type(error).__mro__ if t in EXIT_CODES)
+
+
 def fail(message: str, code: int) -> NoReturn:
     typer.echo(f"guide: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def fail_on(error: GuideError) -> NoReturn:
+    fail(error.message, exit_code_for(error))
 
 
 def _load(model: str | None, runtime: str | None = None):  # type: ignore[no-untyped-def]
@@ -49,7 +62,7 @@ def _load(model: str | None, runtime: str | None = None):  # type: ignore[no-unt
     try:
         return load_model(model, runtime=runtime)
     except GuideError as exc:
-        fail(exc.message, exc.exit_code)
+        fail_on(exc)
 
 
 def _version(value: bool) -> None:
@@ -65,10 +78,16 @@ def main_options(
     """Composition guidance for full-body portraits, powered by BodyPix."""
 
 
+def _flag(name: str, help: str) -> bool:
+    """An on/off switch shown as a bare `--name` in --help (typer 0.29's rich help writes `<bool>` otherwise;
+    it deprecates `is_flag`, and a bool option already takes no value)."""
+    return typer.Option(False, name, help=help, metavar="")  # type: ignore[no-any-return]
+
+
 @app.command()
 def analyze(
     images: list[Path] = typer.Argument(..., help="Photos (or folders of photos) to analyze."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per image."),
+    as_json: bool = _flag("--json", "Print one JSON object per image."),
     annotate: Optional[Path] = typer.Option(None, "--annotate", help="Write <stem>_annotated.jpg pictures here."),
     masks: Optional[Path] = typer.Option(None, "--masks", help="Write <stem>.png person masks (255/0) here."),
     model: Optional[str] = ModelOption,
@@ -112,7 +131,7 @@ def analyze(
 
 
 @app.command("models")
-def models_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def models_command(as_json: bool = _flag("--json", "Print JSON.")) -> None:
     """List the BodyPix variants and which are available locally."""
     from guide.model.registry import DEFAULT_VARIANT, list_variants
 
@@ -144,12 +163,39 @@ def models_command(as_json: bool = typer.Option(False, "--json", help="Print JSO
     typer.echo("* default. Missing variants download on first use from the official URL.")
 
 
+def _framing_table(profile: dict) -> list[str]:  # type: ignore[type-arg]
+    """The learned framing, one line per orientation group and measurement."""
+    from guide.calibration import summary_rows
+
+    return [f"  {orientation:9} {measure:11} {typical:>10} {spread:>9}  (n={n})"
+            for orientation, measure, typical, spread, n in summary_rows(profile)]
+
+
+def _check_sheet_path(sheet: Path) -> None:
+    """Refuse a --sheet that can never be written before minutes of work, not after."""
+    if sheet.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        fail(f"--sheet {sheet}: use a .png or .jpg file name", 2)
+    try:
+        if sheet.is_dir():
+            fail(f"--sheet {sheet}: is a folder; give a file name such as {sheet / 'sheet.png'}", 2)
+        folder = sheet.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            fail(f"--sheet {sheet}: {folder} is a file, not a folder", 2)
+    except OSError as exc:  # a name too long, a folder we may not look into
+        fail(f"--sheet {sheet}: {exc.strerror or exc}", 2)
+
+
 @app.command()
 def calibrate(
     folder: Path = typer.Argument(..., help="Folder of reference photos you like (searched recursively)."),
     name: str = typer.Option("default", "--name", help="Profile name (one per person photographed, say)."),
-    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
-    sheet: Optional[Path] = typer.Option(None, "--sheet", help="Contact sheet PNG (default: calibration/NAME_sheet.png)."),
+    as_json: bool = _flag("--json", "Print a machine-readable summary."),
+    sheet: Optional[Path] = typer.Option(
+        None, "--sheet", metavar="PATH",
+        help="Write the contact sheet (.png or .jpg) here. Without --sheet: NAME_sheet.png beside the profile.",
+    ),
     model: Optional[str] = ModelOption,
 ) -> None:
     """Learn your favourite framing from reference photos and save it as a profile."""
@@ -157,13 +203,13 @@ def calibrate(
     from guide.images import write_image_atomic
     from guide.overlay import contact_sheet, thumbnail
 
-    if sheet is not None and sheet.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        fail(f"--sheet {sheet}: use a .png or .jpg file name", 2)
+    if sheet is not None:
+        _check_sheet_path(sheet)
     try:
-        target = cal.profile_path(name)
+        slot = cal.profile_slot(name)  # what is saved there now: another run's save is noticed, not replaced
         files = cal.reference_files(folder)
     except GuideError as exc:
-        fail(exc.message, exc.exit_code)
+        fail_on(exc)
     bodypix = _load(model)
     verdicts: list[cal.Verdict] = []
     tiles = []
@@ -179,21 +225,24 @@ def calibrate(
     accepted = [v for v in verdicts if v.accepted]
     profile = cal.build_profile(name, bodypix.name, verdicts, str(folder)) if accepted else None
     try:
-        path, replaced = (cal.save_profile(profile) if profile else (None, False))
+        path, replaced = (cal.save_profile(profile, slot=slot) if profile else (None, False))
     except GuideError as exc:
         fail(f"profile not saved: {exc.message}", 2)
-    sheet_path = sheet or target.with_name(f"{name}_sheet.png")
+    sheet_path = sheet or slot.path.with_name(f"{name}_sheet.png")
+    written: Path | None = None
+    sheet_error = None
     if tiles and profile:  # with no usable photo nothing is written
         try:
             write_image_atomic(sheet_path, contact_sheet(tiles))
+            written = sheet_path
         except GuideError as exc:
-            typer.echo(f"guide: warning: {exc.message}", err=True)
+            sheet_error = exc.message
     if as_json:
         typer.echo(json.dumps({
             "name": name,
             "profile": str(path) if path else None,
             "replaced": replaced,
-            "sheet": str(sheet_path) if tiles and profile else None,
+            "sheet": str(written) if written else None,
             "accepted": len(accepted),
             "photos": len(verdicts),
             "groups": profile["groups"] if profile else {},
@@ -205,12 +254,15 @@ def calibrate(
             typer.echo(f"  {v.file:<{width}}  {cal.describe(v)}")
         if profile:
             typer.echo("\nLearned framing (typical value ± spread, from the accepted photos):")
-            for orientation, measure, typical, spread, n in cal.summary_rows(profile):
-                typer.echo(f"  {orientation:9} {measure:11} {typical:>10} {spread:>9}  (n={n})")
+            for line in _framing_table(profile):
+                typer.echo(line)
             verb = "replaced the older profile" if replaced else "saved"
-            typer.echo(f"\n{len(accepted)} of {len(verdicts)} photos used; {verb}: {path}; contact sheet: {sheet_path}")
+            shown = f"contact sheet: {written}" if written else "no contact sheet"
+            typer.echo(f"\n{len(accepted)} of {len(verdicts)} photos used; {verb}: {path}; {shown}")
     if not accepted:
         fail(f"no usable reference photo in {folder} ({len(verdicts)} read): no profile saved", 2)
+    if sheet_error:
+        fail(f"contact sheet not written: {sheet_error}", 1)
 
 
 profiles_app = typer.Typer(help="List and show saved framing profiles.", invoke_without_command=True)
@@ -218,8 +270,8 @@ app.add_typer(profiles_app, name="profiles")
 
 
 @profiles_app.callback()
-def profiles_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List saved profiles (run `guide profiles show NAME` for one)."""
+def profiles_list(ctx: typer.Context, as_json: bool = _flag("--json", "Print JSON.")) -> None:
+    """List saved profiles and the folder they are in (run `guide profiles show NAME` for one)."""
     if ctx.invoked_subcommand is not None:
         return
     from guide.calibration import list_profiles, profiles_dir
@@ -228,9 +280,11 @@ def profiles_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    where = profiles_dir().absolute()  # relative to the current folder unless GUIDE_PROFILE_DIR says otherwise
     if not rows:
-        typer.echo(f"no profiles in {profiles_dir()} yet: run `guide calibrate DIR`")
+        typer.echo(f"no profiles in {where} yet: run `guide calibrate DIR` (GUIDE_PROFILE_DIR sets the folder)")
         return
+    typer.echo(f"profiles in {where} (GUIDE_PROFILE_DIR sets the folder):")
     for r in rows:
         if "error" in r:
             typer.echo(f"  {r['name']:20} unreadable: {r['error']}")
@@ -240,19 +294,33 @@ def profiles_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
 
 
 @profiles_app.command("show")
-def profiles_show(name: str = typer.Argument(..., help="Profile name.")) -> None:
-    """Print one profile as JSON."""
-    from guide.calibration import load_profile
+def profiles_show(
+    name: str = typer.Argument(..., help="Profile name."),
+    as_json: bool = _flag("--json", "Print the whole profile file as JSON."),
+) -> None:
+    """Show one profile: where it is, how it was made and the framing it learned."""
+    from guide.calibration import load_profile, photo_counts, profile_path
 
     try:
-        typer.echo(json.dumps(load_profile(name), indent=2))
+        profile = load_profile(name)
     except GuideError as exc:
-        fail(exc.message, exc.exit_code)
+        fail_on(exc)
+    if as_json:
+        typer.echo(json.dumps(profile, indent=2))
+        return
+    used, skipped = photo_counts(profile)
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
+    typer.echo(f"profile {name}: {profile_path(name).absolute()}")
+    typer.echo(f"  made {profile.get('created', '?')} with model {profile.get('model', '?')} from {profile.get('source', '?')}")
+    typer.echo(f"  {used} photos used, {sum(skipped.values())} skipped" + (f" ({reasons})" if reasons else ""))
+    typer.echo(f"\nLearned framing (typical value ± spread; frames of another shape use the {profile['primary']} group):")
+    for line in _framing_table(profile):
+        typer.echo(line)
 
 
 @app.command()
 def live(
-    camera: int = typer.Option(0, "--camera", help="Camera index."),
+    camera: Optional[int] = typer.Option(None, "--camera", min=0, help="Camera index (default 0)."),
     source: Optional[Path] = typer.Option(None, "--source", help="A video file or image folder instead of a camera."),
     realtime: bool = typer.Option(False, "--realtime", help="Play --source in real time through the camera path."),
     width: Optional[int] = typer.Option(None, "--width", min=16, help="Camera frame width."),
@@ -281,26 +349,37 @@ def live(
     from guide.live import LiveOptions, LiveSession, display_available
     from guide.sources import open_source
 
+    if camera is not None and source is not None:
+        fail("--camera and --source are two different inputs: give one of them", 2)
     if window and not display_available():
         fail("no display to open a window on: use --no-window (with --record/--log to see the result)", 2)
     chosen = None
     try:
         chosen = cal.load_profile(profile or "default")
+        framing_note = f"guide: framing profile {cal.profile_path(profile or 'default')}"
     except GuideError as exc:
         if profile is not None:
-            fail(exc.message, exc.exit_code)
+            fail_on(exc)
         if cal.profile_path("default").exists():
-            typer.echo(f"guide: warning: {exc.message}; using the built-in framing rules", err=True)
+            framing_note = f"guide: warning: {exc.message}; using the built-in framing rules"
+        else:
+            framing_note = f"guide: no profile 'default' in {cal.profiles_dir()}; using the built-in framing rules"
     bodypix = _load(model, runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # one frame size for minutes: TFLite
     options = LiveOptions(
         resolution=resolution, window=window, auto_capture=auto_capture, captures=captures,
         record=record, log=log, max_frames=max_frames, strength=strength,
     )
     try:
-        frames = open_source(None if source else camera, source, width, height, fps, mirror, realtime)
-        summary = LiveSession(bodypix, frames, chosen, options).run()
+        frames = open_source(None if source else (camera or 0), source, width, height, fps, mirror, realtime)
+        try:
+            session = LiveSession(bodypix, frames, chosen, options)
+        except GuideError:
+            frames.close()
+            raise
+        typer.echo(framing_note, err=True)  # once input and outputs are checked: bad input stays one line
+        summary = session.run()
     except GuideError as exc:
-        fail(exc.message, exc.exit_code)
+        fail_on(exc)
     saved = f"; {len(summary.captures)} captures in {captures}" if summary.captures else ""
     typer.echo(f"{summary.frames} frames, {summary.processed} analysed{saved}", err=True)
 
@@ -317,9 +396,9 @@ def export_command(
         fail(f"{directory} already exists; choose a new folder", 2)
     bodypix = _load(model)
     try:
-        export_saved_model(bodypix, str(directory))
-    except (OSError, ValueError) as exc:
-        fail(f"cannot write SavedModel to {directory}: {exc}", 1)
+        export_saved_model(bodypix, directory)
+    except GuideError as exc:
+        fail_on(exc)
     typer.echo(f"wrote {directory} (load it with --model {directory})")
 
 
@@ -334,13 +413,16 @@ def portrait_command(
         None, "--background", help="Replace the background with this picture (fitted, not stretched) instead of blurring."
     ),
     mask_out: Optional[Path] = typer.Option(None, "--mask-out", help="Write <stem>_matte.png soft alpha mattes (0-255) here."),
-    force: bool = typer.Option(False, "--force", help="Write a fully blurred photo even when no person is found."),
+    force: bool = _flag("--force", "Write a fully blurred photo even when no person is found."),
     model: Optional[str] = ModelOption,
 ) -> None:
     """Portrait mode: every person sharp, the background blurred as a fast lens blurs it (or replaced)."""
-    from guide.images import list_images
-    from guide.portrait import check_output_folder, portrait_photo, read_background
+    from guide.images import describe_outputs
+    from guide.portrait import check_output_folder, pick_photos, portrait_photo, read_background
 
+    paths, skipped = pick_photos(images)
+    if not paths:  # exit 1, as for a folder holding no photos; nothing created, not even --out
+        fail(f"nothing to do: skipped {describe_outputs(skipped)}; name such a file to render it anyway", 1)
     back = None
     try:
         for folder in (out, mask_out):
@@ -349,11 +431,10 @@ def portrait_command(
         if background is not None:
             back = read_background(background)
     except GuideError as exc:
-        fail(exc.message, 2)
+        fail_on(exc)
+    if skipped:
+        typer.echo(f"guide: skipped {describe_outputs(skipped)}", err=True)
     bodypix = _load(model)
-    # Files named like our own outputs inside a folder are results of an earlier run, not photos.
-    own = re.compile(r"_(portrait(-\d+)?|matte)$")
-    paths = [p for p in list_images(images) if p in images or not own.search(p.stem)]
     failures = 0
     hide = len(paths) < 2 or not sys.stderr.isatty()
     with typer.progressbar(paths, label="portrait", file=sys.stderr, hidden=hide) as bar:

@@ -1,29 +1,34 @@
-"""The one exception type for problems a user can cause and fix.
+"""The errors a user can cause and fix, one type per kind of problem.
 
-The CLI turns a `GuideError` into a single line on stderr and its `exit_code`;
-anything else that escapes is a bug and keeps its traceback.
+The library raises these; the CLI turns one into a single line on stderr and
+an exit code it chooses by type, in one place (`guide.cli.exit_code_for`).
+Anything else that escapes is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 
 class GuideError(Exception):
-    """A user-facing problem: bad input, a missing model, an unwritable folder."""
+    """A user-facing problem that stopped the run part-way (exit code 1 unless a subclass says more)."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.exit_code = exit_code
 
     def __str__(self) -> str:
         return self.message
 
 
-class ModelError(GuideError):
-    """The model cannot be found, downloaded or read. Exit code 2: nothing can run."""
+class InputError(GuideError):
+    """The run cannot start: an input, a folder, a profile or a device is missing or wrong."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, exit_code=2)
+
+class OutputError(GuideError):
+    """A result cannot be written where it was asked for (or would replace something)."""
+
+
+class ModelError(InputError):
+    """The model cannot be found, downloaded or read: nothing can run."""
 
 
 class ImageError(GuideError):

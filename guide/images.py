@@ -9,6 +9,7 @@ the caller gets the factor back to report coordinates in original pixels.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -125,6 +126,31 @@ def list_images(paths: list[Path], recursive: bool = True) -> list[Path]:
         else:
             out.append(path)
     return out
+
+
+# Names guide gives its outputs: `<stem>_portrait.jpg`, `<stem>_matte.png`, `<stem>_annotated.jpg`,
+# and their `-2`, `-3`, ... variants. (Contact sheets are left out: calibration rejects them anyway.)
+_OWN_OUTPUT = re.compile(r"_(portrait|matte|annotated)(?:-\d+)?$")
+
+
+def output_kind(path: Path) -> str | None:
+    """"portrait", "matte" or "annotated" when `path` is named like an output of guide, else None.
+
+    A later run over the same folder must not take its own results for photos:
+    portrait mode would blur a blurred copy, calibration would count a photo twice.
+    """
+    match = _OWN_OUTPUT.search(path.stem)
+    return match.group(1) if match else None
+
+
+def describe_outputs(paths: list[Path]) -> str:
+    """"3 earlier guide outputs (2 *_portrait*, 1 *_matte*)": what was left alone, in a user's words."""
+    counts: dict[str, int] = {}
+    for path in paths:
+        kind = output_kind(path) or "other"
+        counts[kind] = counts.get(kind, 0) + 1
+    kinds = ", ".join(f"{n} *_{kind}*" for kind, n in counts.items())
+    return f"{len(paths)} earlier guide output{'s' if len(paths) != 1 else ''} ({kinds})"
 
 
 def write_image_atomic(path: Path, image: np.ndarray, params: list[int] | None = None) -> None:

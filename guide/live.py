@@ -32,7 +32,7 @@ from typing import Any, Callable, TextIO
 import cv2
 import numpy as np
 
-from guide.errors import GuideError
+from guide.errors import GuideError, InputError, OutputError
 from guide.geometry import Grid
 from guide.guidance import Guidance, Target, advise, builtin_target, crop_for, framing_in_crop, target_from_profile
 from guide.images import write_bytes_atomic
@@ -265,7 +265,7 @@ class FrameLog:
                 self._fh = self.path.open("w", encoding="utf-8")
             self._fh.write(json.dumps(log_record(analysis, fps)) + "\n")
         except OSError as exc:
-            raise GuideError(f"{self.path}: cannot write ({exc.strerror})", exit_code=2) from None
+            raise OutputError(f"{self.path}: cannot write ({exc.strerror})") from None
 
     def close(self) -> None:
         if self._fh is not None:
@@ -284,11 +284,11 @@ class Recorder:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise GuideError(f"{self.path}: cannot write ({exc.strerror})", exit_code=2) from None
+                raise OutputError(f"{self.path}: cannot write ({exc.strerror})") from None
             fourcc = cv2.VideoWriter_fourcc(*"mp4v")
             self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (view.shape[1], view.shape[0]))
             if not self._writer.isOpened():
-                raise GuideError(f"{self.path}: cannot write a video there", exit_code=2)
+                raise OutputError(f"{self.path}: cannot write a video there")
         self._writer.write(view)
 
     def close(self) -> None:
@@ -301,7 +301,7 @@ class Window:
 
     def __init__(self) -> None:
         if not display_available():
-            raise GuideError("no display to open a window on: use --no-window (with --record/--log)", exit_code=2)
+            raise InputError("no display to open a window on: use --no-window (with --record/--log)")
         fonts = Path("/usr/share/fonts/truetype")
         if fonts.is_dir():  # OpenCV's Qt ships no fonts and says so on every start
             os.environ.setdefault("QT_QPA_FONTDIR", str(fonts))
@@ -469,6 +469,12 @@ class LiveSession:
 
     def __init__(self, model: BodyPix, source: FrameSource, profile: dict[str, Any] | None, options: LiveOptions) -> None:
         self.model, self.source, self.options = model, source, options
+        for path in (options.record, options.log):  # a folder that cannot hold them fails now, not mid-run
+            if path is not None:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
         self.analyzer = Analyzer(model, profile, options)
         self.view = View()
         self.capturer = Capturer(model, options, self.warn)
@@ -518,8 +524,6 @@ class LiveSession:
             inference = WorkerInference(self.analyzer) if camera else InlineInference(self.analyzer)
             stack.callback(inference.close)
             for frame in self.source.frames():
-                if options.max_frames is not None and summary.frames >= options.max_frames:
-                    break
                 summary.frames += 1
                 latest, fresh = inference.push(frame)
                 if fresh and latest is not None:
@@ -532,17 +536,17 @@ class LiveSession:
                         self.capturer.capture(frame.image, latest)
                 self.capturer.poll()
                 summary.fps = meter.fps
-                if window is None and recorder is None:
-                    continue  # nobody looks: no drawing
-                shown = self.view.render(
-                    frame.image, latest, meter.fps,
-                    countdown=auto.seconds_left(frame.t) if auto else None,
-                    thumbnail=self.capturer.thumbnail,
-                )
-                if recorder is not None:
-                    recorder.write(shown)
-                if window is not None:
-                    if self._key(window.show(shown), frame.image, latest) or window.closed:
+                if window is not None or recorder is not None:  # somebody looks: draw
+                    shown = self.view.render(
+                        frame.image, latest, meter.fps,
+                        countdown=auto.seconds_left(frame.t) if auto else None,
+                        thumbnail=self.capturer.thumbnail,
+                    )
+                    if recorder is not None:
+                        recorder.write(shown)
+                    if window is not None and (self._key(window.show(shown), frame.image, latest) or window.closed):
                         break
+                if options.max_frames is not None and summary.frames >= options.max_frames:
+                    break  # before reading another frame: --max-frames N reads N frames, no more
         summary.captures = list(self.capturer.saved)
         return summary

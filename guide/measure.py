@@ -196,10 +196,17 @@ class Framing:
         return {name: getattr(self, name) for name in FRAMING_FIELDS}
 
 
-def orientation_of(width: int, height: int) -> str:
-    if width > height:
-        return "landscape"
-    return "portrait" if height > width else "square"
+def orientation_of(width: int, height: int, square_tolerance: float = 0.02) -> str:
+    """"portrait", "landscape" or "square"; frames whose long side is within 2% of the short one are square.
+
+    Square-ish frames (1000x1002 video stills, a square photo trimmed by a few
+    pixels) are framed as squares, not as tall frames. The nearest real
+    non-square formats, 5:4 and 4:3, are 25% and 33% off, far beyond 2%.
+    """
+    long_side, short_side = max(width, height), min(width, height)
+    if long_side <= short_side * (1 + square_tolerance):
+        return "square"
+    return "landscape" if width > height else "portrait"
 
 
 def _keypoint(kp: np.ndarray, name: str, min_score: float = MIN_KEYPOINT_SCORE) -> np.ndarray | None:

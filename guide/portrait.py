@@ -31,8 +31,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from guide.errors import GuideError, ImageError
-from guide.images import Photo, read_photo, write_bytes_atomic, write_image_atomic
+from guide.errors import ImageError, InputError, OutputError
+from guide.images import Photo, list_images, output_kind, read_photo, write_bytes_atomic, write_image_atomic
 from guide.parse import BodyParse
 
 DEFAULT_STRENGTH = 3.0  # disc diameter, % of the long side
@@ -444,21 +444,39 @@ def free_path(folder: Path, stem: str, suffix: str) -> Path:
     return target
 
 
+def pick_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(photos to render, earlier outputs left alone) from the files and folders a user named.
+
+    Inside a folder, files named like guide's own outputs (`*_portrait.jpg`,
+    `*_matte.png`, ...) are results of an earlier run, not photos; a file named
+    on the command line is always rendered.
+    """
+    named = set(paths)
+    photos: list[Path] = []
+    skipped: list[Path] = []
+    for path in list_images(paths):
+        (skipped if path not in named and output_kind(path) else photos).append(path)
+    return photos, skipped
+
+
 def check_output_folder(folder: Path) -> None:
     """Create `folder` if needed; GuideError if it cannot hold new files."""
     if folder.exists() and not folder.is_dir():
-        raise GuideError(f"{folder} exists and is not a folder")
+        raise OutputError(f"{folder} exists and is not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise GuideError(f"{folder}: cannot create folder ({exc.strerror or exc})") from None
+        raise OutputError(f"{folder}: cannot create folder ({exc.strerror or exc})") from None
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise GuideError(f"{folder}: folder is not writable")
+        raise OutputError(f"{folder}: folder is not writable")
 
 
 def read_background(path: Path) -> np.ndarray:
-    photo = read_photo(path, max_pixels=PORTRAIT_MAX_PIXELS)
-    return photo.image
+    """The `--background` picture; one that cannot be read stops the run before it starts."""
+    try:
+        return read_photo(path, max_pixels=PORTRAIT_MAX_PIXELS).image
+    except ImageError as exc:
+        raise InputError(f"--background {exc.message}") from None
 
 
 @dataclass
@@ -487,7 +505,7 @@ def portrait_photo(
     from guide.analyze import parse_still
 
     if not 0 < strength <= MAX_STRENGTH:
-        raise GuideError(f"strength must be in (0, {MAX_STRENGTH:g}], got {strength:g}")
+        raise InputError(f"strength must be in (0, {MAX_STRENGTH:g}], got {strength:g}")
     photo = read_photo(path, max_pixels=PORTRAIT_MAX_PIXELS)
     image = photo.image
     h, w = image.shape[:2]

@@ -17,7 +17,7 @@ from typing import Iterator, Protocol
 import cv2
 import numpy as np
 
-from guide.errors import GuideError
+from guide.errors import GuideError, InputError
 from guide.images import list_images, read_photo
 from guide.model.quiet import quiet_stderr
 
@@ -38,20 +38,29 @@ class FrameSource(Protocol):
 
 
 class VideoFileSource:
-    """Every frame of a video file, in order."""
+    """Every frame of a video file, in order.
+
+    A file that stops decoding before the frame count its container declares is
+    damaged: that is an error naming the frame, not a quiet early end, so a run
+    over half a clip is never mistaken for a run over all of it.
+    """
 
     def __init__(self, path: Path) -> None:
         if not path.is_file():
-            raise GuideError(f"{path}: no such video file", exit_code=2)
+            raise InputError(f"{path}: no such video file")
         self.path = path
-        with quiet_stderr():  # FFmpeg prints its own complaints about broken files
-            self._cap = cv2.VideoCapture(str(path))
+        # FFmpeg prints its own complaints about broken files. One decoding thread keeps
+        # them inside the quieted reads (worker threads log whenever they get there);
+        # it costs nothing at the frame rates the model runs at, and leaves it the cores.
+        with quiet_stderr():
+            self._cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])
             ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
         if not ok or first is None:
             self._cap.release()
-            raise GuideError(f"{path}: cannot decode this video", exit_code=2)
+            raise InputError(f"{path}: cannot decode this video")
         self._first: np.ndarray | None = first
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0) or 30.0
+        self.declared_frames = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))  # 0: unknown
 
     def frames(self) -> Iterator[Frame]:
         index = 0
@@ -59,14 +68,21 @@ class VideoFileSource:
             if self._first is not None:
                 image, self._first = self._first, None
             else:
-                ok, image = self._cap.read()
+                with quiet_stderr():  # a damaged file gets our one line, not FFmpeg's many
+                    ok, image = self._cap.read()
                 if not ok or image is None:
+                    if index < self.declared_frames:
+                        raise GuideError(
+                            f"{self.path}: cannot decode frame {index + 1} of {self.declared_frames} "
+                            f"(the file is damaged); stopped after {index} frames"
+                        )
                     return
             yield Frame(image, index, index / self.fps)
             index += 1
 
     def close(self) -> None:
-        self._cap.release()
+        with quiet_stderr():  # releasing flushes the decoder, which may complain too
+            self._cap.release()
 
 
 class ImageFolderSource:
@@ -75,7 +91,7 @@ class ImageFolderSource:
     def __init__(self, folder: Path, fps: float = 5.0) -> None:
         self.files = [p for p in list_images([folder]) if p.is_file()]
         if not self.files:
-            raise GuideError(f"{folder}: holds no images", exit_code=2)
+            raise InputError(f"{folder}: holds no images")
         self.fps = fps
 
     def frames(self) -> Iterator[Frame]:
@@ -109,6 +125,8 @@ class CameraSource:
         retries: int = 3,
         timeout: float = 5.0,
     ) -> None:
+        if isinstance(index, int) and index < 0:  # OpenCV crashes (SIGSEGV) on some negative indices
+            raise InputError(f"camera index {index} is negative: cameras are numbered from 0")
         self.index, self.mirror, self.retries, self.timeout = index, mirror, retries, timeout
         self.is_file = isinstance(index, str)
         self._settings = (width, height, fps)
@@ -130,8 +148,8 @@ class CameraSource:
         if not cap.isOpened():
             cap.release()
             if self.is_file:
-                raise GuideError(f"{self.index}: cannot decode this video", 2)
-            raise GuideError(f"cannot open camera {self.index} (is it connected, and not used by another program?)", 2)
+                raise InputError(f"{self.index}: cannot decode this video")
+            raise InputError(f"cannot open camera {self.index} (is it connected, and not used by another program?)")
         width, height, fps = self._settings
         if width:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
@@ -224,7 +242,7 @@ def open_source(
         if source.is_dir():
             return ImageFolderSource(source)
         if not source.is_file():
-            raise GuideError(f"{source}: no such video file", exit_code=2)
+            raise InputError(f"{source}: no such video file")
         if realtime:
             return CameraSource(str(source), mirror=mirror)
         return VideoFileSource(source)

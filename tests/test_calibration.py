@@ -183,7 +183,7 @@ def test_calibrate_writes_profile_sheet_and_summary(refs: Path, tmp_path: Path) 
     assert again.exit_code == 0 and "replaced the older profile" in again.stdout
     listed = _run("profiles", "--json", env=env)
     assert [p["name"] for p in json.loads(listed.stdout)] == ["default"]
-    shown = _run("profiles", "show", "default", env=env)
+    shown = _run("profiles", "show", "default", "--json", env=env)
     assert json.loads(shown.stdout)["name"] == "default"
     assert _run("profiles", "show", "nobody", env=env).exit_code == 2
 

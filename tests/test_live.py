@@ -126,7 +126,10 @@ def test_unwritable_captures_folder_warns_and_keeps_going(model, tmp_path: Path)
 @pytest.fixture
 def xvfb() -> str:  # type: ignore[misc]
     if not shutil.which("Xvfb") or not shutil.which("xdotool"):
-        pytest.fail("Xvfb and xdotool are needed for the window tests (.ci/run installs them)")
+        message = "Xvfb and xdotool are needed for the window tests (apt-get install xvfb xdotool; .ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs them: missing there is a broken set-up, not a skip
+        pytest.skip(message)
     display = ":91"
     proc = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from guide.errors import ModelError
+from guide.errors import ModelError, OutputError
 from guide.model import tfjs
 from guide.model.bodypix import letterbox_for, load_model, prepare_input, valid_input_size
 from guide.model.registry import ModelSource, get_variant
@@ -65,8 +66,9 @@ def test_stride8_graph_matches_stride16_on_shared_cells(model) -> None:
     assert np.max(np.abs(a - b)) < 1e-3
 
 
-def _copy_variant(tmp_path: Path, name: str = "mobilenet-075-stride16-quant2") -> Path:
-    target = tmp_path / name
+def _copy_variant(tmp_path: Path, name: str = "mobilenet-075-stride16-quant2", *, folder: str | None = None) -> Path:
+    """A writable copy of a shipped variant, in `folder` (default: the variant's own name)."""
+    target = tmp_path / (folder or name)
     shutil.copytree(MODELS / name, target)
     for f in target.iterdir():
         f.chmod(0o644)
@@ -74,7 +76,7 @@ def _copy_variant(tmp_path: Path, name: str = "mobilenet-075-stride16-quant2") -
 
 
 def test_truncated_shard_is_rejected_with_a_clear_error(tmp_path: Path) -> None:
-    folder = _copy_variant(tmp_path)
+    folder = _copy_variant(tmp_path, folder="my-model")  # no variant name: no sha256 check, the size check speaks
     shard = folder / "group1-shard1of1.bin"
     shard.write_bytes(shard.read_bytes()[:-1000])
     with pytest.raises(ModelError, match=r"hold 2597784 bytes but the manifest needs 2598784"):
@@ -107,6 +109,47 @@ def test_savedmodel_export_loads_through_hub_with_same_outputs(model, tmp_path: 
     a, b = model.predict(image, 0.5), hub_model.predict(image, 0.5)
     assert np.allclose(a.segment_logits_input, b.segment_logits_input, atol=1e-3)
     assert np.allclose(a.heatmaps, b.heatmaps, atol=1e-4)
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "under_proc"])
+def test_export_to_a_place_that_cannot_be_written_is_one_line(model, tmp_path: Path, where: str) -> None:  # type: ignore[no-untyped-def]
+    """Root may write anywhere chmod forbids, so these places refuse everyone: a file's child, /proc."""
+    from guide.errors import GuideError
+    from guide.model.bodypix import export_saved_model
+
+    (tmp_path / "file").write_text("x")
+    target = tmp_path / "file" / "sm" if where == "under_a_file" else Path(f"/proc/guide-export-{tmp_path.name}")
+    with pytest.raises(GuideError, match=rf"^cannot write SavedModel to {re.escape(str(target))}: [^\n]+$") as info:
+        export_saved_model(model, target)
+    assert isinstance(info.value, OutputError) and not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_export_that_fails_midway_leaves_nothing_and_a_retry_works(model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A full disk cannot be made here: TensorFlow's save is made to write some files, then fail as it would."""
+    import tensorflow as tf
+
+    from guide.errors import GuideError
+    from guide.model.bodypix import export_saved_model
+
+    def save_then_fill_the_disk(obj: object, export_dir: str, **kwargs: object) -> None:
+        (Path(export_dir) / "variables").mkdir(parents=True, exist_ok=True)  # as TensorFlow does
+        (Path(export_dir) / "saved_model.pb").write_bytes(b"\0" * 4096)
+        raise tf.errors.ResourceExhaustedError(None, None, f"{export_dir}/saved_model.pb; No space left on device")
+
+    target = tmp_path / "sm"
+    monkeypatch.setattr(tf.saved_model, "save", save_then_fill_the_disk)
+    with pytest.raises(GuideError, match=r"No space left on device$") as info:
+        export_saved_model(model, target)
+    assert str(info.value).startswith(f"cannot write SavedModel to {target}: ") and isinstance(info.value, OutputError)
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor its hidden staging copy
+
+    monkeypatch.undo()
+    assert export_saved_model(model, target) == target
+    assert (target / "saved_model.pb").is_file() and [p.name for p in tmp_path.iterdir()] == ["sm"]
+    with pytest.raises(GuideError, match="already exists") as again:
+        export_saved_model(model, target)
+    assert isinstance(again.value, OutputError)
 
 
 def test_letterbox_keeps_aspect_and_round_trips() -> None:

@@ -223,6 +223,7 @@ def test_rerun_on_a_folder_skips_its_own_outputs(tmp_path: Path) -> None:
     shutil.copy(PEOPLE / "tfjs_posenet_frisbee_2.jpg", tmp_path / "park.jpg")
     runner = CliRunner()
     assert runner.invoke(app, ["portrait", str(tmp_path)]).exit_code == 0
-    assert runner.invoke(app, ["portrait", str(tmp_path)]).exit_code == 0
+    again = runner.invoke(app, ["portrait", str(tmp_path)])
+    assert again.exit_code == 0 and again.stderr == "guide: skipped 1 earlier guide output (1 *_portrait*)\n"
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["park.jpg", "park_portrait-2.jpg", "park_portrait.jpg"], names

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from guide.errors import ModelError
+from guide.errors import InputError, ModelError
 from guide.model import registry
 
 from conftest import MODELS
@@ -99,4 +99,36 @@ def test_offline_with_nothing_cached_says_how_to_provide_the_model(isolated: Pat
         registry.resolve(None)
     message = str(info.value)
     assert "GUIDE_MODEL_DIR" in message and "--model" in message and "\n" not in message
-    assert info.value.exit_code == 2
+    assert isinstance(info.value, InputError)
+
+
+def test_shipped_variants_have_their_published_shard_digests() -> None:
+    for folder in sorted(p for p in MODELS.iterdir() if p.is_dir()):
+        digests = dict(registry.get_variant(folder.name).sha256)
+        shards = sorted(folder.glob("group1-shard*.bin"))
+        assert shards and all(digests.get(s.name) == hashlib.sha256(s.read_bytes()).hexdigest() for s in shards), folder.name
+
+
+def test_shard_damaged_in_place_is_refused_at_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same size, a few bytes changed: the manifest check passes it, the sha256 check must not."""
+    from guide.model.bodypix import load_model
+
+    intact, damaged = tmp_path / "intact" / NAME, tmp_path / "damaged" / NAME
+    for folder in (intact, damaged):
+        shutil.copytree(MODELS / NAME, folder)
+    shard = damaged / "group1-shard1of1.bin"
+    data = bytearray(shard.read_bytes())
+    data[1_000_000:1_000_064] = bytes(b ^ 0xFF for b in data[1_000_000:1_000_064])
+    shard.chmod(0o644)
+    shard.write_bytes(bytes(data))
+    assert shard.stat().st_size == (intact / shard.name).stat().st_size
+
+    monkeypatch.setenv("GUIDE_MODEL_DIR", str(damaged.parent))
+    with pytest.raises(ModelError) as info:
+        load_model()
+    assert str(shard) in str(info.value) and "sha256" in str(info.value) and "\n" not in str(info.value)
+    assert isinstance(info.value, InputError)
+    with pytest.raises(ModelError, match="sha256"):
+        load_model(str(damaged))  # an explicit path named like the variant is checked too
+    monkeypatch.setenv("GUIDE_MODEL_DIR", str(intact.parent))
+    assert load_model(runtime="tf").name == NAME

@@ -22,12 +22,13 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Callable
 
 import cv2
 import numpy as np
 
-from guide.errors import ModelError
+from guide.errors import ModelError, OutputError
 from guide.geometry import Grid
 from guide.model.quiet import quiet_stderr
 from guide.model.registry import ModelSource, resolve
@@ -448,11 +449,8 @@ def load_model(model: str | None = None, source: ModelSource | None = None, runt
     return BodyPix(graph, stride, source.label, info, runtime)
 
 
-def export_saved_model(model: BodyPix, directory: str) -> None:
-    """Write a SavedModel whose call returns the same dict of raw outputs (loadable by hub.load).
-
-    Converting once makes later loads skip the JSON parsing and weight dequantizing.
-    """
+def _save_saved_model(model: BodyPix, directory: str) -> None:
+    """Write `model` as a SavedModel whose call returns the same dict of raw outputs."""
     import tensorflow as tf
 
     graph = model._graph
@@ -466,3 +464,56 @@ def export_saved_model(model: BodyPix, directory: str) -> None:
 
     module.__call__ = call
     tf.saved_model.save(module, directory, signatures={"serving_default": call})
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under `folder` to disk, so the rename publishes whole files."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as fh:
+                os.fsync(fh.fileno())
+        fd = os.open(root, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def export_saved_model(model: BodyPix, directory: str | os.PathLike[str]) -> Path:
+    """Write a SavedModel (loadable by hub.load) into the new folder `directory`; returns it.
+
+    Converting once makes later loads skip the JSON parsing and weight dequantizing.
+    TensorFlow writes into a hidden sibling folder, renamed into place only once
+    complete: a failure (read-only place, path under a file, full disk) leaves
+    nothing half-written for a retry to trip over. Raises an error with one
+    line (an `OutputError`).
+    """
+    import shutil
+    import tempfile
+
+    import tensorflow as tf
+
+    target = Path(directory)
+    if target.exists():
+        raise OutputError(f"{target} already exists; choose a new folder")
+    if target.parent.exists() and not target.parent.is_dir():
+        raise OutputError(f"cannot write SavedModel to {target}: {target.parent} is a file, not a folder")
+    staging: Path | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the export is an ordinary folder
+        _save_saved_model(model, str(staging))
+        _fsync_tree(staging)
+        os.rename(staging, target)
+        staging = None
+    except OSError as exc:
+        raise OutputError(f"cannot write SavedModel to {target}: {exc.strerror or exc}") from None
+    except tf.errors.OpError as exc:
+        raise OutputError(f"cannot write SavedModel to {target}: {exc.message.splitlines()[0]}") from None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    return target

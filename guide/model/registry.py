@@ -4,7 +4,9 @@ A variant is named like `mobilenet-075-stride16-quant2`. Its files are found, in
 this order: an explicit `--model NAME|PATH`, the folders in `GUIDE_MODEL_DIR`,
 the local caches (`models/` in a source checkout, then the user cache dir), and
 last a download from Google's storage into the cache, written atomically and
-checked against the manifest (and sha256 where the registry records one).
+checked against the manifest (and sha256 where the registry records one). Local
+shards with a recorded sha256 are checked again at every load (a few ms): a
+shard damaged in place keeps its size and would otherwise load.
 """
 
 from __future__ import annotations
@@ -153,6 +155,26 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def verify_shards(folder: Path, variant: Variant) -> None:
+    """Refuse shards whose sha256 differs from the published one, before they are used.
+
+    A shard damaged in place keeps its size, so the manifest's byte count passes
+    it and the model quietly finds nobody; hashing 2.6 MB costs a few ms a load.
+    Missing files are left to the loader, which names them.
+    """
+    for file_name, digest in variant.sha256:
+        shard = folder / file_name
+        try:
+            got = _sha256(shard) if shard.is_file() else digest
+        except OSError:
+            continue  # unreadable: the loader reports it by name
+        if got != digest:
+            raise ModelError(
+                f"weight shard {shard} fails its sha256 check (the file is damaged); "
+                f"replace it with a fresh copy of {variant.name}"
+            )
+
+
 def _progress_bar(label: str) -> Callable[[int, int], None]:
     def show(done: int, total: int) -> None:
         if not sys.stderr.isatty():
@@ -246,10 +268,14 @@ def resolve(model: str | None = None, allow_download: bool = True) -> ModelSourc
             raise ModelError(f"model path {path} does not exist")
         if path.is_dir() and (path / "saved_model.pb").is_file():
             return ModelSource("savedmodel", str(path), None)
-        return ModelSource("tfjs", str(path), _variant_named_like(path))
+        named = _variant_named_like(path)
+        if named is not None:
+            verify_shards(path if path.is_dir() else path.parent, named)
+        return ModelSource("tfjs", str(path), named)
     variant = get_variant(model or DEFAULT_VARIANT)
     local = find_local(variant)
     if local is not None:
+        verify_shards(local, variant)
         return ModelSource("tfjs", str(local), variant)
     if not allow_download or os.environ.get("GUIDE_OFFLINE"):
         raise ModelError(
