@@ -47,7 +47,7 @@ from guide.sources import CameraSource, Frame, FrameSource
 from guide.tracking import DETECT_SHORT_SIDE, SEARCH_SHORT_SIDE, SubjectTracker
 
 WINDOW = "guide"
-ROLL_EVERY = 8  # frames between looks at the scene's verticals (the camera's roll changes slowly)
+ROLL_EVERY = 15  # frames between looks at the scene's verticals: the camera's roll changes slowly (0.5 s at 30 fps)
 MAX_VIEW_SIDE = 960  # the window and the recording show frames at most this large; captures keep full size
 KEY_SPACE, KEY_ESC = 32, 27
 
