@@ -17,7 +17,11 @@ well (a temporary worktree), alternating clip by clip in one run, so the two
 are compared on the same machine at the same time. Each implementation runs
 in its own process.
 
-Usage:  python bench/live.py [--max-frames N] [--before REV] [--no-append]
+`--rounds N` repeats every (clip, code) pair N times, alternating, and reports
+the round with the median processed fps: this machine is shared and noisy, and
+one round can be 20% off either way.
+
+Usage:  python bench/live.py [--max-frames N] [--rounds N] [--before REV] [--no-append]
 """
 
 from __future__ import annotations
@@ -141,6 +145,7 @@ def run_worker(checkout: Path, clip: str, max_frames: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-frames", type=int, default=120)
+    parser.add_argument("--rounds", type=int, default=1, help="alternating repeats; the median round is reported")
     parser.add_argument("--before", help="also run the code of this git revision (e.g. a commit), for before/after")
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -160,10 +165,14 @@ def main() -> None:
         try:
             results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in impls}
             for clip in CLIPS:
-                for name, checkout in impls.items():
-                    results[name][clip] = run_worker(checkout, clip, args.max_frames)
-                    r = results[name][clip]
-                    print(f"{clip:18s} {name:20s} {r['fps']:6.1f} fps, latency {r['median']:.1f} ms", flush=True)
+                rounds: dict[str, list[dict[str, float]]] = {name: [] for name in impls}
+                for _ in range(args.rounds):
+                    for name, checkout in impls.items():
+                        r = run_worker(checkout, clip, args.max_frames)
+                        rounds[name].append(r)
+                        print(f"{clip:18s} {name:20s} {r['fps']:6.1f} fps, latency {r['median']:.1f} ms", flush=True)
+                for name, runs in rounds.items():
+                    results[name][clip] = sorted(runs, key=lambda r: r["fps"])[len(runs) // 2]
         finally:
             if args.before:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(Path(tmp) / "before")],
@@ -176,7 +185,8 @@ def main() -> None:
         "",
         f"Machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}, "
         f"model {any_result['model']} ({any_result['runtime']}). Command: `python bench/live.py --max-frames "
-        f"{args.max_frames}{f' --before {args.before}' if args.before else ''}`. Frames decoded before timing; "
+        f"{args.max_frames} --rounds {args.rounds}{f' --before {args.before}' if args.before else ''}`. "
+        "Median round of the alternating repeats. Frames decoded before timing; "
         "fps = frames / time in the analyzer (what `--no-window` runs); drawn = with the overlay; "
         "latency = analyzer + overlay; "
         "stage columns are medians in ms; passes = model passes per frame.",

@@ -59,7 +59,7 @@ MAX_COAST = 0.25  # seconds the motion is extrapolated over while the subject is
 LOW_SCORE = 0.3  # below this pose score the subject is looked for in the whole frame next frame
 # Live crops: the person ~this tall in the model's input. Crop inputs come in a few fixed
 # shapes (TFLite keeps one interpreter per input size), picked by the box's shape.
-LIVE_PERSON_HEIGHT = 256
+LIVE_PERSON_HEIGHT = 224
 CROP_ASPECTS = (0.55, 0.85, 1.35)  # width / height of the crop inputs
 
 
