@@ -363,7 +363,7 @@ def live(
         if cal.profile_path("default").exists():
             framing_note = f"guide: warning: {exc.message}; using the built-in framing rules"
         else:
-            framing_note = f"guide: no profile 'default' in {cal.profiles_dir()}; using the built-in framing rules"
+            framing_note = f"guide: no profile 'default' in {cal.profiles_dir().resolve()}; using the built-in framing rules"
     bodypix = _load(model, runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # one frame size for minutes: TFLite
     options = LiveOptions(
         resolution=resolution, window=window, auto_capture=auto_capture, captures=captures,
