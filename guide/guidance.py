@@ -243,8 +243,39 @@ def framing_in_crop(
 # --- advice ----------------------------------------------------------------------------
 
 
-def _advice(action: str, amount: float, note: str = "") -> Advice:
-    return Advice(action, round(abs(amount), 4), TEXT[action] + (f" ({note})" if note else ""))
+def how_far(action: str, amount: float, distance_ratio: float | None = None) -> str:
+    """How much to do, in words a person can act on ("" when it cannot be said).
+
+    `amount` is in the action's units (see `Advice`). For a step,
+    `distance_ratio` is the wanted distance over the present one (the body's
+    size in the picture goes as one over the distance); the step itself
+    cannot be said in metres without knowing how far away the person is.
+    """
+    amount = abs(amount)
+    if action in ("step_back", "step_closer"):
+        if distance_ratio is None:
+            return ""
+        if abs(distance_ratio - 1.0) < 0.15:
+            return "a little"
+        if distance_ratio > 1.0:
+            return f"to about {distance_ratio:.1f}x the distance"
+        return f"to about {distance_ratio:.0%} of the distance"
+    if action in ("aim_up", "aim_down", "aim_left", "aim_right"):
+        return "a little" if amount < 0.1 else f"by about {amount:.0%} of the frame"
+    if action in ("raise_camera", "lower_camera"):
+        return "a little" if amount < 2 * TOL_FLOOR["head_ratio"] else "a lot"
+    if action == "level_camera":
+        return f"by about {amount:.0f} degrees"
+    return ""
+
+
+def _advice(action: str, amount: float, note: str = "", distance_ratio: float | None = None) -> Advice:
+    far = how_far(action, amount, distance_ratio)
+    if action == "level_camera" and note:  # "Level the camera (turn it clockwise by about 4 degrees)"
+        text = f"{TEXT[action]} ({note} {far})"
+    else:
+        text = TEXT[action] + (f" {far}" if far else "") + (f" ({note})" if note else "")
+    return Advice(action, round(abs(amount), 4), text)
 
 
 def _nearest_center(target: Target, center_x: float | None) -> float | None:
@@ -350,7 +381,8 @@ def advise(
             d = fr.body_fill - fill
             errors["body_fill"] = d / t_fill
             if abs(d) > t_fill:
-                advice.append(_advice("step_back" if d > 0 else "step_closer", d))
+                ratio = fr.body_fill / fill if fill > 0 else None  # wanted distance / present distance
+                advice.append(_advice("step_back" if d > 0 else "step_closer", d, distance_ratio=ratio))
         offsets, tols = [], []  # body centre below the wanted centre, from either end
         if fr.headroom is not None and "headroom" in v:
             offsets.append(fr.headroom - head)

@@ -139,6 +139,18 @@ def draw_label(
     cv2.putText(img, text, org, font, scale, colour, t, cv2.LINE_AA)
 
 
+def wrap(text: str, scale: float, width: int) -> list[str]:
+    """`text` as one line, or two split at a space, so that it fits `width` pixels if it can."""
+    font, t = cv2.FONT_HERSHEY_SIMPLEX, max(1, round(scale * 2))
+    if cv2.getTextSize(text, font, scale, t)[0][0] <= width or " " not in text:
+        return [text]
+    words = text.split(" ")
+    splits = [(" ".join(words[:k]), " ".join(words[k:])) for k in range(1, len(words))]
+    widths = [max(cv2.getTextSize(a, font, scale, t)[0][0], cv2.getTextSize(b, font, scale, t)[0][0]) for a, b in splits]
+    best = min(range(len(splits)), key=lambda k: widths[k])  # the most even split: both lines as short as can be
+    return list(splits[best])
+
+
 def _middle(text: str, keep: int) -> str:
     """`text` cut to `keep` characters by taking out its middle ("mmpose_S5_Sit...002061.jpg")."""
     if len(text) <= keep:
@@ -305,8 +317,11 @@ def draw_guidance(  # type: ignore[no-untyped-def]
             elif action == "hold":
                 cv2.circle(out, centre, size // 2, colour, -1, cv2.LINE_AA)
             x += size + int(12 * unit)
-        draw_label(out, text, (x, y), colour if i == 0 else (235, 235, 235), scale, max_width=w - x - int(8 * unit))
-        y += int(48 * unit)
+        room = w - x - int(8 * unit)
+        for part in wrap(text, scale, room):  # a long instruction takes two lines, never loses its number
+            draw_label(out, part, (x, y), colour if i == 0 else (235, 235, 235), scale, max_width=room)
+            y += int((44 if i == 0 else 34) * unit)
+        y += int(4 * unit)
     score = getattr(guidance, "score", None)
     status = f"match {score:3d}" if score is not None and not message else ""
     if fps is not None:

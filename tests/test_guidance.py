@@ -435,3 +435,26 @@ def test_advice_points_back_on_a_real_photo(model, reference, change, action) ->
         assert g.score < 85
     if change in ("shift_left", "shift_right", "move_up", "move_down"):
         assert g.advice[0].amount == pytest.approx(0.12, abs=0.03)
+
+
+def test_advice_says_how_far() -> None:
+    from guide.guidance import how_far
+
+    assert how_far("step_back", 0.3, distance_ratio=1.5) == "to about 1.5x the distance"
+    assert how_far("step_closer", 0.3, distance_ratio=0.6) == "to about 60% of the distance"
+    assert how_far("step_closer", 0.03, distance_ratio=0.95) == "a little"
+    assert how_far("step_back", 0.2) == ""  # cut by the frame: how far is not known
+    assert how_far("aim_left", 0.05) == "a little" and how_far("aim_up", 0.25) == "by about 25% of the frame"
+    assert how_far("level_camera", 4.2) == "by about 4 degrees"
+    assert how_far("lower_camera", 0.02) == "a little" and how_far("raise_camera", 0.09) == "a lot"
+
+
+def test_a_small_person_is_told_how_much_closer() -> None:
+    """Body fill 0.4 where 0.84 is wanted: closer, to about half the distance (size goes as one over distance)."""
+    target = builtin_target("portrait", 480 / 640)
+    fr = Framing(head_ratio=0.17, body_fill=0.4, headroom=0.3, footroom=0.3, center_x=0.5, tilt_deg=0.0,
+                 orientation="portrait", aspect_ratio=480 / 640)
+    marks = Landmarks((240.0, 192.0), (240.0, 235.0), (240.0, 448.0))
+    g = advise(fr, marks, target, 480, 640)
+    step = next(a for a in g.advice if a.action == "step_closer")
+    assert step.text == "Step closer to about 48% of the distance"

@@ -97,3 +97,12 @@ def test_long_instructions_fit_the_frame_at_webcam_and_phone_sizes() -> None:
         out = draw_guidance(scene, Guidance(40, long, None, None), 30.0)
         assert np.array_equal(out[:, -6:], scene[:, -6:]), (w, h)  # nothing runs off the right edge
         assert (out[: h // 4] != 128).any(axis=2).mean() > 0.02  # and the text is there
+
+
+def test_a_long_instruction_wraps_and_keeps_every_word() -> None:
+    from guide.overlay import wrap
+
+    text = "Step closer to about 48% of the distance"
+    lines = wrap(text, 1.3, 360)
+    assert len(lines) == 2 and " ".join(lines) == text
+    assert wrap("Hold still", 1.3, 360) == ["Hold still"]
