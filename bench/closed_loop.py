@@ -64,9 +64,16 @@ VIEW_W, VIEW_H = 640, 480
 FRAMES_PER_LOOK = 6  # frames the analyzer sees of each view (its hysteresis needs a few)
 MAX_MOVES = 12
 GOAL_MOVES = 6
-OPPOSITE = {"step_back": "step_closer", "step_closer": "step_back", "aim_up": "aim_down", "aim_down": "aim_up",
-            "aim_left": "aim_right", "aim_right": "aim_left", "raise_camera": "lower_camera",
-            "lower_camera": "raise_camera"}
+OPPOSITE = {
+    "step_back": "step_closer",
+    "step_closer": "step_back",
+    "aim_up": "aim_down",
+    "aim_down": "aim_up",
+    "aim_left": "aim_right",
+    "aim_right": "aim_left",
+    "raise_camera": "lower_camera",
+    "lower_camera": "raise_camera",
+}
 
 
 @dataclass
@@ -89,10 +96,16 @@ class View:
         a = np.radians(-self.roll)  # content turns the other way from the camera
         # view pixel (u, v) -> scene pixel: rotate about the view centre, scale, move to (cx, cy).
         c, s = np.cos(a) * scale, np.sin(a) * scale
-        matrix = np.array([[c, -s, self.cx - c * VIEW_W / 2 + s * VIEW_H / 2],
-                           [s, c, self.cy - s * VIEW_W / 2 - c * VIEW_H / 2]])
-        return cv2.warpAffine(scene, matrix, (VIEW_W, VIEW_H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_REPLICATE)
+        matrix = np.array(
+            [[c, -s, self.cx - c * VIEW_W / 2 + s * VIEW_H / 2], [s, c, self.cy - s * VIEW_W / 2 - c * VIEW_H / 2]]
+        )
+        return cv2.warpAffine(
+            scene,
+            matrix,
+            (VIEW_W, VIEW_H),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
 
 
 @dataclass
@@ -201,11 +214,22 @@ def trajectory_plot(runs: list[Run], path: Path) -> None:
     top = 4.0
 
     def pt(move: int, err: float) -> tuple[int, int]:
-        return (margin + int(move * (w - 2 * margin) / MAX_MOVES), h - margin - int(min(err, top) / top * (h - 2 * margin)))
+        return (
+            margin + int(move * (w - 2 * margin) / MAX_MOVES),
+            h - margin - int(min(err, top) / top * (h - 2 * margin)),
+        )
 
     cv2.line(img, pt(0, 1.0), pt(MAX_MOVES, 1.0), (60, 180, 60), 1, cv2.LINE_AA)
-    cv2.putText(img, "tolerance", (pt(MAX_MOVES, 1.0)[0] - 70, pt(0, 1.0)[1] - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                (60, 180, 60), 1, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        "tolerance",
+        (pt(MAX_MOVES, 1.0)[0] - 70, pt(0, 1.0)[1] - 6),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.4,
+        (60, 180, 60),
+        1,
+        cv2.LINE_AA,
+    )
     for e in range(int(top) + 1):
         label = f"{e}+" if e == int(top) else str(e)
         cv2.putText(img, label, (8, pt(0, e)[1] + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
@@ -248,14 +272,18 @@ def main() -> None:
     lost = sum(r.lost for r in runs)
     held_off = sum(1 for r in runs if r.actions and r.actions[-1] == "hold" and r.reached_at is None)
     height_asks = sum(a in ("raise_camera", "lower_camera") for r in runs for a in r.actions)
-    stuck_height = sum(1 for r in runs if len(r.actions) >= 2 and r.actions[-1] in ("raise_camera", "lower_camera")
-                       and r.actions[-2] == r.actions[-1])
+    stuck_height = sum(
+        1
+        for r in runs
+        if len(r.actions) >= 2 and r.actions[-1] in ("raise_camera", "lower_camera") and r.actions[-2] == r.actions[-1]
+    )
     plot = REPO / "docs" / "closed_loop.png"
     trajectory_plot(runs[:: max(1, n // 6)][:6], plot)
     lines = [
         f"## Closed-loop benchmark, {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}",
         "",
-        f"Machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}, model {model.name} "
+        f"Machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}, "
+        f"model {model.name} "
         f"({model.runtime}). Command: `python bench/closed_loop.py --starts-per-photo {args.starts_per_photo} "
         f"--seed {args.seed}`. {len(scenes)} shared full-body photos, {n} seeded starts, built-in framing rules; "
         "the simulated person does 60-120% of each first advice. Camera height cannot be simulated in 2D: its asks "
@@ -269,7 +297,8 @@ def main() -> None:
         f"| {stuck_height} |",
         "",
         f"Goal: >= 95% of starts reach the target and hold within 6 moves, no oscillations, no start stuck on one "
-        f"camera-height ask: {len(quick) / n:.0%} ({'met' if len(quick) >= 0.95 * n and not oscillating else 'NOT met'}).",
+        f"camera-height ask: {len(quick) / n:.0%} "
+        f"({'met' if len(quick) >= 0.95 * n and not oscillating else 'NOT met'}).",
         "",
         f"Run time: {time.perf_counter() - started:.0f} s.",
         "",

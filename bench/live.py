@@ -43,6 +43,7 @@ SHARED = REPO.parent / "shared"
 VIDEO = SHARED / "data" / "video"
 sys.path.insert(0, str(REPO / "bench"))
 from report import publish  # noqa: E402
+
 CLIPS = ("street 640x480", "street 1280x720", "street 1920x1080", "dance 640x480", "squats 720x1280")
 
 
@@ -135,7 +136,11 @@ def run_worker(checkout: Path, clip: str, max_frames: int) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(checkout), "GUIDE_MODEL_DIR": str(SHARED / "models" / "bodypix")}
     out = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--worker", clip, "--max-frames", str(max_frames)],
-        env=env, capture_output=True, text=True, check=False, cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=checkout,
     )
     if out.returncode != 0:
         raise SystemExit(f"worker failed on {clip} ({checkout}):\n{out.stderr[-2000:]}")
@@ -159,8 +164,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.before:
             before = Path(tmp) / "before"
-            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(before), args.before],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "add", "--detach", str(before), args.before],
+                check=True,
+                capture_output=True,
+            )
             impls = {f"before ({args.before})": before, "now": REPO}
         try:
             results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in impls}
@@ -175,8 +183,11 @@ def main() -> None:
                     results[name][clip] = sorted(runs, key=lambda r: r["fps"])[len(runs) // 2]
         finally:
             if args.before:
-                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(Path(tmp) / "before")],
-                               check=False, capture_output=True)
+                subprocess.run(
+                    ["git", "-C", str(REPO), "worktree", "remove", "--force", str(Path(tmp) / "before")],
+                    check=False,
+                    capture_output=True,
+                )
 
     now = results["now"]
     any_result = next(iter(now.values()))

@@ -107,8 +107,10 @@ class Grid:
 
     def same_pixels(self, other: Grid) -> tuple[int, int] | None:
         """(du, dv) if `other`'s pixels are this raster's pixels shifted by whole pixels, else None."""
-        if not (np.isclose(self.scale_x, other.scale_x, rtol=1e-9, atol=0) and
-                np.isclose(self.scale_y, other.scale_y, rtol=1e-9, atol=0)):
+        if not (
+            np.isclose(self.scale_x, other.scale_x, rtol=1e-9, atol=0)
+            and np.isclose(self.scale_y, other.scale_y, rtol=1e-9, atol=0)
+        ):
             return None
         du, dv = self.to_grid(other.x0, other.y0)
         if abs(du - round(du)) > 1e-6 or abs(dv - round(dv)) > 1e-6:

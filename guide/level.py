@@ -30,8 +30,8 @@ MIN_LENGTH = 0.12  # segments at least this share of the picture's height
 MIN_TOTAL = 0.6  # their lengths must add up to this share of the height
 LEVEL_TOLERANCE = 2.0  # degrees of roll that "level" allows when the scene shows the verticals
 MAX_SPREAD = 2.5  # degrees: the verticals must agree (weighted MAD) to be trusted
-DISAGREE = 4.0
-_LSD = cv2.createLineSegmentDetector()  # sub-pixel segments: their angles are good to a fraction of a degree  # degrees between the scene and an upright body that make both suspect
+DISAGREE = 4.0  # degrees between the scene and an upright body that make both suspect
+_LSD = cv2.createLineSegmentDetector()  # sub-pixel segments: their angles are good to a fraction of a degree
 
 
 @dataclass(frozen=True)

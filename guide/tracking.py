@@ -292,8 +292,14 @@ class SubjectTracker:
             if followed is not None:
                 body, roi = followed
                 inside = [p for p in self.others if not _within(p, roi)]
-                return Tracked(body, self.track.id if self.track else None, roi, len(body.people) + len(inside),
-                               detected is not None, self._timings)
+                return Tracked(
+                    body,
+                    self.track.id if self.track else None,
+                    roi,
+                    len(body.people) + len(inside),
+                    detected is not None,
+                    self._timings,
+                )
         assert detected is not None
         subject_id = self.track.id if self.track is not None and detected.subject is not None else None
         if subject_id is None:

@@ -26,7 +26,9 @@ def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
     return turned[y0 : y0 + ch, x0 : x0 + cw]
 
 
-SCENES = [PENNFUDAN / "PNGImages" / f"{n}.png" for n in ("PennPed00027", "PennPed00037", "PennPed00077", "FudanPed00001")]
+SCENES = [
+    PENNFUDAN / "PNGImages" / f"{n}.png" for n in ("PennPed00027", "PennPed00037", "PennPed00077", "FudanPed00001")
+]
 SCENES += [PEOPLE / "mmfashion_04_1_front.jpg", PEOPLE / "tfjs_posenet_backpackman.jpg"]
 
 
@@ -90,6 +92,10 @@ def test_squats_on_a_level_tripod_never_ask_to_level(live_model) -> None:  # typ
 def test_a_rolled_camera_is_asked_to_turn_the_right_way(live_model) -> None:  # type: ignore[no-untyped-def]
     analyzer = Analyzer(live_model, None, LiveOptions(window=False))
     frames = squats(6.0)[:25]  # content turned anticlockwise: the camera is rolled clockwise
-    texts = [a.text for i, f in enumerate(frames) for a in analyzer(Frame(f, i, i / 5)).guidance.advice
-             if a.action == "level_camera"]
+    texts = [
+        a.text
+        for i, f in enumerate(frames)
+        for a in analyzer(Frame(f, i, i / 5)).guidance.advice
+        if a.action == "level_camera"
+    ]
     assert texts and all("anticlockwise" in t for t in texts)

@@ -18,8 +18,15 @@ CLIP = DATA / "video" / "tfjs_pose_dance.mp4"
 
 
 def guide(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "guide", *args], capture_output=True, text=True, timeout=300,
-                          check=False, cwd=cwd, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "guide", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_camera_and_source_exclude_each_other_and_negative_cameras_are_refused(tmp_path: Path) -> None:
@@ -32,12 +39,34 @@ def test_camera_and_source_exclude_each_other_and_negative_cameras_are_refused(t
 def test_a_second_run_never_overwrites_the_first_recording_or_log(tmp_path: Path) -> None:
     out, log = tmp_path / "out.mp4", tmp_path / "frames.jsonl"
     env = {"GUIDE_PROFILE_DIR": str(tmp_path / "none")}
-    first = guide("live", "--source", str(CLIP), "--no-window", "--record", str(out), "--log", str(log),
-                  "--max-frames", "3", env=env)
+    first = guide(
+        "live",
+        "--source",
+        str(CLIP),
+        "--no-window",
+        "--record",
+        str(out),
+        "--log",
+        str(log),
+        "--max-frames",
+        "3",
+        env=env,
+    )
     assert first.returncode == 0, first.stderr
     before = (out.read_bytes(), log.read_text())
-    second = guide("live", "--source", str(CLIP), "--no-window", "--record", str(out), "--log", str(log),
-                   "--max-frames", "5", env=env)
+    second = guide(
+        "live",
+        "--source",
+        str(CLIP),
+        "--no-window",
+        "--record",
+        str(out),
+        "--log",
+        str(log),
+        "--max-frames",
+        "5",
+        env=env,
+    )
     assert second.returncode == 0, second.stderr
     assert (out.read_bytes(), log.read_text()) == before
     assert (tmp_path / "out-2.mp4").is_file() and len((tmp_path / "frames-2.jsonl").read_text().splitlines()) == 5
@@ -56,8 +85,20 @@ def test_auto_capture_fires_on_a_video_file(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     clip = write_clip(tmp_path / "still.avi", [placed.image] * 60, fps=10.0)
     log = tmp_path / "frames.jsonl"
-    run = guide("live", "--source", str(clip), "--no-window", "--profile", "me", "--auto-capture",
-                "--captures", str(tmp_path / "captures"), "--log", str(log), env=env)
+    run = guide(
+        "live",
+        "--source",
+        str(clip),
+        "--no-window",
+        "--profile",
+        "me",
+        "--auto-capture",
+        "--captures",
+        str(tmp_path / "captures"),
+        "--log",
+        str(log),
+        env=env,
+    )
     assert run.returncode == 0, run.stderr
     assert [r["advice"][0]["action"] for r in map(json.loads, log.read_text().splitlines())][-1] == "hold"
     assert sorted(p.name for p in (tmp_path / "captures").iterdir()) == ["capture_0001.jpg", "capture_0001.json"]

@@ -21,8 +21,9 @@ def analysis(t: float, action: str = "hold", *, grid: Grid | None = None) -> Ana
     grid = grid or Grid.identity(640, 480)
     mask = np.zeros((grid.height, grid.width), bool)
     mask[grid.height // 4 : 3 * grid.height // 4, grid.width // 3 : 2 * grid.width // 3] = True
-    parse = BodyParse(640, 480, mask, np.where(mask, 12, -1).astype(np.int8), np.where(mask, 0, -1).astype(np.int8),
-                      grid=grid)
+    parse = BodyParse(
+        640, 480, mask, np.where(mask, 12, -1).astype(np.int8), np.where(mask, 0, -1).astype(np.int8), grid=grid
+    )
     advice = [HOLD] if action == "hold" else [Advice(action, 0.1, action)]
     guidance = Guidance(80, advice, (200, 100, 440, 460), None)
     return Analysis(Frame(image, int(t * 10), t), parse, None, None, guidance, 12.5, 3, (100, 50, 500, 470), 2)
@@ -90,8 +91,10 @@ def test_recorder_writes_the_view(tmp_path: Path) -> None:
 def test_long_instructions_fit_the_frame_at_webcam_and_phone_sizes() -> None:
     from guide.overlay import draw_guidance
 
-    long = [Advice("level_camera", 5.0, "Level the camera (turn it anticlockwise)"),
-            Advice("lower_camera", 0.05, "Lower the camera, a little more than a step, please")]
+    long = [
+        Advice("level_camera", 5.0, "Level the camera (turn it anticlockwise)"),
+        Advice("lower_camera", 0.05, "Lower the camera, a little more than a step, please"),
+    ]
     for w, h in ((640, 480), (480, 640), (1920, 1080)):
         scene = np.full((h, w, 3), 128, np.uint8)
         out = draw_guidance(scene, Guidance(40, long, None, None), 30.0)

@@ -63,8 +63,12 @@ def test_crop_results_map_back_onto_whole_image_results(model) -> None:  # type:
         u1, v1 = u0 + (u1 - u0 - 1) // stride * stride + 1, v0 + (v1 - v0 - 1) // stride * stride + 1
         sub = full.sub(u0, v0, u1, v1)
         x0, y0 = round(sub.x0), round(sub.y0)
-        window = Grid.over((x0, y0, x0 + round(sub.width / full.scale_x), y0 + round(sub.height / full.scale_y)),
-                           sub.width, sub.height, (w, h))
+        window = Grid.over(
+            (x0, y0, x0 + round(sub.width / full.scale_x), y0 + round(sub.height / full.scale_y)),
+            sub.width,
+            sub.height,
+            (w, h),
+        )
         crop = parse(model.predict(image, window=window))
         match = best_match(crop.people, subject)
         assert match is not None, path.name

@@ -18,8 +18,14 @@ from helpers import lone_pedestrians, place_person, street_clip, walk, write_cli
 
 
 def guide(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "guide", *args], capture_output=True, text=True, timeout=300,
-                          check=False, env={**os.environ, "GUIDE_PROFILE_DIR": "/nonexistent-guide-profiles"})
+    return subprocess.run(
+        [sys.executable, "-m", "guide", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "GUIDE_PROFILE_DIR": "/nonexistent-guide-profiles"},
+    )
 
 
 def sample_people(n: int) -> list:  # type: ignore[type-arg]
@@ -65,8 +71,9 @@ def test_live_cost_does_not_grow_with_the_camera(live_model) -> None:  # type: i
 def test_passer_by_does_not_take_the_subjects_place(tmp_path: Path) -> None:
     """A taller passer-by walks in front of the subject: the log keeps one subject_id, and its body fill."""
     people = lone_pedestrians()
-    clip = write_clip(tmp_path / "pass.avi",
-                      street_clip(people[3], [0.4] * 30, passer=people[10], passer_xs=walk(1.1, -0.1, 30)))
+    clip = write_clip(
+        tmp_path / "pass.avi", street_clip(people[3], [0.4] * 30, passer=people[10], passer_xs=walk(1.1, -0.1, 30))
+    )
     log = tmp_path / "frames.jsonl"
     result = guide("live", "--source", str(clip), "--no-window", "--log", str(log))
     assert result.returncode == 0, result.stderr
