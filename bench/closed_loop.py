@@ -299,11 +299,8 @@ def main() -> None:
         f"Goal: >= 95% of starts reach the target and hold within 6 moves, no oscillations, no start stuck on one "
         f"camera-height ask: {len(quick) / n:.0%} "
         f"({'met' if len(quick) >= 0.95 * n and not oscillating else 'NOT met'}).",
-        "",
-        f"Run time: {time.perf_counter() - started:.0f} s.",
-        "",
     ]
-    publish(lines, append=not args.no_append)
+    publish(lines, append=not args.no_append, started=started)
 
 
 if __name__ == "__main__":

@@ -227,11 +227,8 @@ def main() -> None:
         f"Goals: live, subject found with the right body fill in >= 95% of frames at every height from 25% to 90%: "
         f"lowest {worst_live:.0%} ({'met' if worst_live >= 0.95 else 'NOT met'}); stills at 20%: median error <= 1.5%: "
         f"{pct(small, 50)} ({'met' if small and np.median(small) <= 0.015 else 'NOT met'}).",
-        "",
-        f"Run time: {time.perf_counter() - started:.0f} s.",
-        "",
     ]
-    publish(lines, append=not args.no_append)
+    publish(lines, append=not args.no_append, started=started)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ not the scene.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -202,3 +204,16 @@ def street_clip(
             frame = paste_person(frame, passer, passer_height * fh, (px * fw, 0.97 * fh))
         frames.append(frame)
     return frames
+
+
+def run_guide(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m guide ARGS` as a user runs it, with `env` added to this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "guide", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )

@@ -3,70 +3,35 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 
-from helpers import lone_pedestrians, place_person, write_clip
+from helpers import lone_pedestrians, place_person, run_guide, write_clip
 
 from conftest import DATA
 
 CLIP = DATA / "video" / "tfjs_pose_dance.mp4"
 
 
-def guide(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "guide", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def test_camera_and_source_exclude_each_other_and_negative_cameras_are_refused(tmp_path: Path) -> None:
-    both = guide("live", "--camera", "1", "--source", str(CLIP), "--no-window")
+    both = run_guide("live", "--camera", "1", "--source", str(CLIP), "--no-window")
     assert both.returncode == 2 and "--camera and --source" in both.stderr
-    negative = guide("live", "--camera", "-1", "--no-window", "--max-frames", "1")
+    negative = run_guide("live", "--camera", "-1", "--no-window", "--max-frames", "1")
     assert negative.returncode == 2 and len(negative.stderr.strip().splitlines()) == 1
 
 
 def test_a_second_run_never_overwrites_the_first_recording_or_log(tmp_path: Path) -> None:
     out, log = tmp_path / "out.mp4", tmp_path / "frames.jsonl"
     env = {"GUIDE_PROFILE_DIR": str(tmp_path / "none")}
-    first = guide(
-        "live",
-        "--source",
-        str(CLIP),
-        "--no-window",
-        "--record",
-        str(out),
-        "--log",
-        str(log),
-        "--max-frames",
-        "3",
-        env=env,
-    )
+    def record(frames: int):  # type: ignore[no-untyped-def]
+        args = ("--no-window", "--record", str(out), "--log", str(log), "--max-frames", str(frames))
+        return run_guide("live", "--source", str(CLIP), *args, env=env)
+
+    first = record(3)
     assert first.returncode == 0, first.stderr
     before = (out.read_bytes(), log.read_text())
-    second = guide(
-        "live",
-        "--source",
-        str(CLIP),
-        "--no-window",
-        "--record",
-        str(out),
-        "--log",
-        str(log),
-        "--max-frames",
-        "5",
-        env=env,
-    )
+    second = record(5)
     assert second.returncode == 0, second.stderr
     assert (out.read_bytes(), log.read_text()) == before
     assert (tmp_path / "out-2.mp4").is_file() and len((tmp_path / "frames-2.jsonl").read_text().splitlines()) == 5
@@ -81,11 +46,11 @@ def test_auto_capture_fires_on_a_video_file(tmp_path: Path) -> None:
     refs.mkdir()
     cv2.imwrite(str(refs / "me.jpg"), placed.image)
     env = {"GUIDE_PROFILE_DIR": str(tmp_path / "profiles")}
-    made = guide("calibrate", str(refs), "--name", "me", env=env)
+    made = run_guide("calibrate", str(refs), "--name", "me", env=env)
     assert made.returncode == 0, made.stderr
     clip = write_clip(tmp_path / "still.avi", [placed.image] * 60, fps=10.0)
     log = tmp_path / "frames.jsonl"
-    run = guide(
+    run = run_guide(
         "live",
         "--source",
         str(clip),

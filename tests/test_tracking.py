@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,18 +11,11 @@ import pytest
 from guide.live import Analyzer, LiveOptions
 from guide.measure import framing
 from guide.sources import Frame
-from helpers import lone_pedestrians, place_person, street_clip, walk, write_clip
+from helpers import lone_pedestrians, place_person, run_guide, street_clip, walk, write_clip
 
 
-def guide(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "guide", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "GUIDE_PROFILE_DIR": "/nonexistent-guide-profiles"},
-    )
+def guide(*args: str):  # type: ignore[no-untyped-def]
+    return run_guide(*args, env={"GUIDE_PROFILE_DIR": "/nonexistent-guide-profiles"})
 
 
 def sample_people(n: int) -> list:  # type: ignore[type-arg]
