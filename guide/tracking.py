@@ -51,7 +51,8 @@ DETECT_SHORT_SIDE = 241
 SEARCH_SHORT_SIDE = 481
 DETECT_EVERY = 8  # frames between whole-frame looks while the subject is followed
 LOST_SECONDS = 1.0  # unseen this long, the subject is given up and a new one may be chosen
-START_SCORE = 0.5  # a new subject must be seen this clearly (not a fragment at the frame's edge)
+START_SCORE = 0.5  # a new subject must be seen this clearly (not a fragment at the frame's edge) ...
+FAIR_SCORE = 0.25  # ... or this clearly, clear of the frame's edges
 SAME_PERSON_LOOK = 0.8  # a new subject who looks this much like the lost one is them, back in view
 MIN_LOOK = 0.55  # torso colours overlapping less than this (Bhattacharyya) are someone else
 SURE_MATCH = 0.5  # a match this good, right after the last one, teaches the track their look and size
@@ -204,15 +205,23 @@ class SubjectTracker:
         self._timings[stage] = self._timings.get(stage, 0.0) + (now - start) * 1000
         return now
 
-    def _detect(self, image: np.ndarray, t: float) -> BodyParse:
-        """The whole frame at a fixed size; updates the track (or starts one) from it."""
+    def _whole_frame(self, image: np.ndarray, short_side: int) -> BodyParse:
         start = time.perf_counter()
-        h, w = image.shape[:2]
-        side = self.detect_short_side if self.track is not None else self.search_short_side
-        raw = self.model.predict(image, side / min(h, w))
+        raw = self.model.predict(image, short_side / min(image.shape[:2]))
         start = self._timed("predict", start)
         body = parse(raw, self.threshold, grid=model_grid(raw))
         self._timed("parse", start)
+        return body
+
+    def _detect(self, image: np.ndarray, t: float) -> BodyParse:
+        """The whole frame at a fixed size; updates the track (or starts one) from it.
+
+        While nobody is followed the large search size goes first (small people);
+        if it starts nobody, the small size looks too: BodyPix sees people who
+        fill the frame more surely there.
+        """
+        searching = self.track is None
+        body = self._whole_frame(image, self.search_short_side if searching else self.detect_short_side)
         self._since_detect = 0
         matched = None
         if self.track is not None:
@@ -225,13 +234,23 @@ class SubjectTracker:
                 self.track.update(body.people[matched], t)  # looks are learnt from crops: sharper keypoints
         if self.track is None:
             matched = self._start(body, image, t)
+            if matched is None and searching:
+                body = self._whole_frame(image, self.detect_short_side)
+                matched = self._start(body, image, t)
         self.others = [p for i, p in enumerate(body.people) if i != matched]
         body.subject = matched if self.track is not None and self.track.misses == 0 else None
         return body
 
     def _start(self, body: BodyParse, image: np.ndarray, t: float) -> int | None:
-        """Choose a new subject among the clearly seen people; one who looks like the lost subject keeps their id."""
-        clear = [p for p in body.people if p.score >= START_SCORE]
+        """Choose a new subject among the clearly seen people; one who looks like the lost subject keeps their id.
+
+        Clearly seen: a sure pose, or a fair one away from the frame's edges or
+        large (someone too close, cut by the frame, is the subject; a sliver of
+        someone walking in at the edge is not, yet).
+        """
+        h, w = image.shape[:2]
+        clear = [p for p in body.people
+                 if p.score >= START_SCORE or (p.score >= FAIR_SCORE and (not _at_edge(p.bbox, w, h) or _large(p, w, h)))]
         pick = pick_subject(clear, body.width, body.height)
         if pick is None:
             return None
@@ -311,6 +330,11 @@ def _alone(people: list[Person], index: int, image: np.ndarray) -> np.ndarray | 
     """`image` when person `index` overlaps nobody (their torso colours are theirs alone), else None."""
     box = people[index].bbox
     return None if any(iou(box, p.bbox) > 0.02 for i, p in enumerate(people) if i != index) else image
+
+
+def _large(person: Person, width: int, height: int) -> bool:
+    x0, y0, x1, y1 = person.bbox
+    return y1 - y0 >= 0.4 * height and x1 - x0 >= 0.1 * width
 
 
 def _at_edge(box: tuple[float, float, float, float], width: int, height: int, margin: float = 2.0) -> bool:

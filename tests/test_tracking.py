@@ -91,3 +91,13 @@ def test_subject_who_leaves_and_comes_back_is_found_again(live_model) -> None:  
     back = next(i for i, x in enumerate(xs) if i > 18 and x is not None and x <= 0.9)  # whole body in view again
     assert any(i is not None for i in found[back : back + 3]), found
     assert all(i is not None for i in found[-4:])
+
+
+def test_someone_too_close_and_cut_by_the_frame_is_still_the_subject(live_model) -> None:  # type: ignore[no-untyped-def]
+    """Head cut by the top of the frame: they are told to step back or aim up, never 'no one in frame'."""
+    told = []
+    for person in sample_people(6):
+        placed = place_person(person, 1.1, (640, 480), feet_at=0.97)
+        guidance = held(live_model, placed.image)[-1].guidance
+        told.append(guidance.advice[0].action if guidance.advice else guidance.message)
+    assert sum(a in ("step_back", "aim_up") for a in told) >= 5, told
