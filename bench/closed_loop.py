@@ -6,7 +6,7 @@ a zoom (how many scene pixels the view's height spans) and a roll. Each start
 perturbs a view centred on the person (seeded): zoom so the person fills
 30-95% of the height, off-centre by up to a fifth of the frame either way,
 rolled up to 8 degrees. Then, move after move, the library's own live
-`Analyzer` looks at the view for a few frames (as a camera would show it,
+`Analyzer` looks at the view for a second (15 frames, as a camera shows it,
 smoothing and hysteresis included) and the simulated person carries out the
 first advice, by 60-120% of the amount asked (random, seeded):
 
@@ -22,7 +22,7 @@ measures them) and, where the photo shows the scene's verticals (so the roll
 can be read at all), the true roll within 2 degrees (the photos are taken as
 level). Reported: share of starts
 reaching it within 6 moves and at all (12 at most), median and p90 moves,
-oscillations (an action, its opposite, then it again), starts lost (nobody
+oscillations (an action, its opposite, then it again, repeats aside), starts lost (nobody
 seen at the end), camera-height asks; and a picture of a few trajectories
 (errors in tolerances per move; no photo content) in docs/closed_loop.png.
 The target is the built-in framing rules (no profile).
@@ -61,7 +61,7 @@ from guide.model.bodypix import BodyPix, load_model  # noqa: E402
 from guide.sources import Frame  # noqa: E402
 
 VIEW_W, VIEW_H = 640, 480
-FRAMES_PER_LOOK = 6  # frames the analyzer sees of each view (its hysteresis needs a few)
+FRAMES_PER_LOOK = 15  # frames the analyzer sees of each view: a person reads the advice for about a second
 MAX_MOVES = 12
 GOAL_MOVES = 6
 OPPOSITE = {
@@ -118,8 +118,9 @@ class Run:
 
     @property
     def oscillations(self) -> int:
-        a = [x for x in self.actions if x != "hold"]
-        return sum(1 for i in range(len(a) - 2) if OPPOSITE.get(a[i]) == a[i + 1] and a[i + 2] == a[i])
+        moves = [x for x in self.actions if x != "hold"]
+        runs = [x for i, x in enumerate(moves) if i == 0 or moves[i - 1] != x]  # back, back, closer, back: 1
+        return sum(1 for i in range(len(runs) - 2) if OPPOSITE.get(runs[i]) == runs[i + 1] and runs[i + 2] == runs[i])
 
 
 def load_scenes(model: BodyPix) -> list[Scene]:
