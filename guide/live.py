@@ -36,7 +36,7 @@ from guide.errors import GuideError, InputError, OutputError
 from guide.geometry import Grid
 from guide.guidance import Guidance, Target, advise, builtin_target, crop_for, framing_in_crop, target_from_profile
 from guide.images import write_bytes_atomic
-from guide.level import LEVEL_TOLERANCE, Roll, camera_roll, scene_roll, upright
+from guide.level import LEVEL_TOLERANCE, Roll, body_axis_lean, camera_roll, scene_roll, upright
 from guide.measure import Framing, Landmarks, framing, landmarks, orientation_of
 from guide.model.bodypix import BodyPix
 from guide.model.quiet import quiet_stderr
@@ -150,7 +150,8 @@ class Analyzer:
             marks = landmarks(body, body.subject)
             fr = framing(body, body.subject, marks)
             # Level is the camera's roll: the scene's verticals, or an upright person's axis; never a lean.
-            roll = camera_roll(self.scene, fr.tilt_deg, upright(body.people[body.subject].keypoints))
+            kp = body.people[body.subject].keypoints
+            roll = camera_roll(self.scene, body_axis_lean(kp), upright(kp))
             fr = replace(fr, tilt_deg=None if roll is None else roll.degrees)
             if roll is not None and roll.source == "scene" and "tilt_deg" in target.values:
                 target = replace(target, values={**target.values, "tilt_deg": (0.0, LEVEL_TOLERANCE)})
@@ -211,6 +212,8 @@ class WorkerInference:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        if self._pending is not None:
+            self._pending.result()  # the last analysis's error, if any, is not lost
 
 
 class FpsMeter:
@@ -278,6 +281,7 @@ class Recorder:
     def __init__(self, path: Path, fps: float) -> None:
         self.path, self.fps = path, fps
         self._writer: cv2.VideoWriter | None = None
+        self._size = (0, 0)
 
     def write(self, view: np.ndarray) -> None:
         if self._writer is None:
@@ -286,9 +290,12 @@ class Recorder:
             except OSError as exc:
                 raise OutputError(f"{self.path}: cannot write ({exc.strerror})") from None
             fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (view.shape[1], view.shape[0]))
+            self._size = (view.shape[1], view.shape[0])
+            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, self._size)
             if not self._writer.isOpened():
                 raise OutputError(f"{self.path}: cannot write a video there")
+        if (view.shape[1], view.shape[0]) != self._size:  # an image folder of mixed sizes: one video size
+            view = cv2.resize(view, self._size, interpolation=cv2.INTER_AREA)
         self._writer.write(view)
 
     def close(self) -> None:
@@ -533,7 +540,7 @@ class LiveSession:
                     if log is not None:
                         log.write(latest, meter.fps)
                     if auto is not None and auto.update(latest):
-                        self.capturer.capture(frame.image, latest)
+                        self.capturer.capture(latest.frame.image, latest)  # the frame the advice was about
                 self.capturer.poll()
                 summary.fps = meter.fps
                 if window is not None or recorder is not None:  # somebody looks: draw

@@ -147,7 +147,8 @@ def landmarks(parse: BodyParse, index: int, border: int | None = None) -> Landma
     bottom_row = int(np.floor(float(grid.to_grid(0.0, float(h - border))[1]))) - by0
     touches_top = top_rows > 0 and bool(person[:top_rows].any())
     touches_bottom = bottom_row < person.shape[0] and bool(person[max(0, bottom_row) :].any())
-    reaches_bottom = by1 >= grid.height and float(grid.to_image(0.0, float(grid.height))[1]) >= h - 0.5
+    # The raster's last row may end half a raster pixel short of the image's bottom edge (model_grid).
+    reaches_bottom = by1 >= grid.height and float(grid.to_image(0.0, float(grid.height))[1]) >= h - 0.5 / grid.scale_y - 1e-6
     cut: list[str] = []
     missing: list[str] = []
     if top is None:
@@ -229,7 +230,8 @@ def body_tilt(kp: np.ndarray) -> tuple[float, float] | None:
             return float(np.degrees(np.arctan2(dx, dy))), float(min(ls[2], rs[2], lh[2], rh[2]))
     if ls is not None and rs is not None and abs(ls[0] - rs[0]) > 1e-6:
         left, right = (ls, rs) if ls[0] < rs[0] else (rs, ls)
-        angle = float(np.degrees(np.arctan2(left[1] - right[1], right[0] - left[0])))
+        # Same sign as the axis: the line's right end lower means the body leans right at the top.
+        angle = float(np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0])))
         return angle, 0.5 * float(min(ls[2], rs[2]))
     return None
 

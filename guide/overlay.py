@@ -337,7 +337,9 @@ def paste_thumbnail(scene: np.ndarray, thumb: np.ndarray, label: str = "saved") 
     """A small picture of the last capture in the bottom-right corner."""
     out = scene.copy()
     h, w = out.shape[:2]
-    th = max(40, h // 4)
+    th = min(max(40, h // 4), h - 12)
+    if th < 1 or w < 24:
+        return out  # no room for it
     small = cv2.resize(thumb, (max(1, round(thumb.shape[1] * th / thumb.shape[0])), th), interpolation=cv2.INTER_AREA)
     small = small[:, : w // 2]
     y0, x0 = h - th - 10, w - small.shape[1] - 10

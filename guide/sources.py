@@ -208,7 +208,8 @@ class CameraSource:
                 while self._count == seen and self._error is None and not self._ended:
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise GuideError(f"camera {self.index} delivered no frame for {self.timeout:.0f} s")
+                        message = f"camera {self.index} delivered no frame for {self.timeout:.0f} s"
+                        raise InputError(message) if seen == 0 else GuideError(message)
                     self._cond.wait(left)
                 if self._error is not None and self._count == seen:
                     raise GuideError(self._error)

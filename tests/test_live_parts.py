@@ -109,3 +109,15 @@ def test_a_long_instruction_wraps_and_keeps_every_word() -> None:
     lines = wrap(text, 1.3, 360)
     assert len(lines) == 2 and " ".join(lines) == text
     assert wrap("Hold still", 1.3, 360) == ["Hold still"]
+
+
+def test_tiny_frames_and_frames_of_other_sizes_are_handled(tmp_path: Path) -> None:
+    from guide.overlay import paste_thumbnail
+
+    tiny = np.zeros((40, 40, 3), np.uint8)
+    assert paste_thumbnail(tiny, np.full((480, 640, 3), 200, np.uint8)).shape == tiny.shape
+    recorder = Recorder(tmp_path / "mixed.mp4", 10.0)
+    recorder.write(np.full((120, 160, 3), 128, np.uint8))
+    recorder.write(np.full((240, 200, 3), 128, np.uint8))  # an image folder of mixed sizes
+    recorder.close()
+    assert int(cv2.VideoCapture(str(tmp_path / "mixed.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 2

@@ -260,7 +260,7 @@ class _TFLiteNetwork:
     XNNPACK for a new size costs far more than a frame.
     """
 
-    MAX_SIZES = 8  # live: one whole-frame size or two, three crop shapes; a capture's still sizes
+    MAX_SIZES = 12  # live: two whole-frame sizes and three crop shapes; a capture's still and crop sizes besides
 
     def __init__(self, flatbuffer: bytes, order: list[int], threads: int) -> None:
         self._flatbuffer = flatbuffer
