@@ -318,7 +318,7 @@ def save_profile(
 def load_profile(name: str, folder: Path | None = None) -> dict[str, Any]:
     path = profile_path(name, folder)
     if not path.is_file():
-        raise InputError(f"no profile named {name!r} in {path.parent} (`guide profiles` lists them)")
+        raise InputError(f"no profile named {name!r} in {path.parent.resolve()} (`guide profiles` lists them)")
     try:
         profile = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
