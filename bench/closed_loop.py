@@ -19,8 +19,9 @@ first advice, by 60-120% of the amount asked (random, seeded):
 A start reaches the target when the advice is "hold" with body fill,
 vertical placement and centre within their tolerances (as the analyzer
 measures them) and, where the photo shows the scene's verticals (so the roll
-can be read at all), the true roll within 2 degrees (the photos are taken as
-level). Reported: share of starts
+can be read at all), the true roll within 2 degrees. The photos are not all
+level themselves: the true roll is the view's plus the photo's own, as its
+verticals show it. Reported: share of starts
 reaching it within 6 moves and at all (12 at most), median and p90 moves,
 oscillations (an action, its opposite, then it again, repeats aside), starts lost (nobody
 seen at the end), camera-height asks; and a picture of a few trajectories
@@ -81,7 +82,7 @@ class Scene:
     name: str
     image: np.ndarray  # padded scene, BGR
     person: tuple[float, float, float, float]  # head top to feet box, scene pixels
-    verticals: bool  # the photo shows the scene's verticals (walls, poles): its roll can be read
+    base_roll: float | None  # the photo's own roll as its verticals show it; None: it shows none
 
 
 @dataclass
@@ -147,7 +148,8 @@ def load_scenes(model: BodyPix) -> list[Scene]:
         padded = (padded * edge + np.array(colour) * (1 - edge)).astype(np.uint8)
         x0, _, x1, _ = body.people[body.subject].bbox
         box = (x0 + pad, marks.head_top[1] + pad, x1 + pad, marks.feet[1] + pad)
-        scenes.append(Scene(name, padded, box, scene_roll(image) is not None))
+        level = scene_roll(image)
+        scenes.append(Scene(name, padded, box, None if level is None else level.degrees))
     return scenes
 
 
@@ -192,7 +194,7 @@ def run_start(model: BodyPix, scene: Scene, rng: np.random.Generator) -> Run:
         t += 1.0  # the time a person takes to move the camera
         g = analysis.guidance
         errors = {k: v for k, v in g.errors.items() if k in ("body_fill", "vertical", "center_x")}
-        run.errors.append({**errors, "roll": view.roll / 2.0})
+        run.errors.append({**errors, "roll": (view.roll + (scene.base_roll or 0.0)) / 2.0})
         if not g.advice:
             run.lost = True
             break
@@ -200,7 +202,7 @@ def run_start(model: BodyPix, scene: Scene, rng: np.random.Generator) -> Run:
         run.actions.append(first.action)
         if first.action == "hold":
             inside = all(abs(errors.get(k, 9.0)) <= 1.0 for k in ("body_fill", "vertical", "center_x"))
-            if inside and (abs(view.roll) <= 2.0 or not scene.verticals):
+            if inside and (scene.base_roll is None or abs(view.roll + scene.base_roll) <= 2.0):
                 run.reached_at = move
             break
         fill = analysis.framing.body_fill if analysis.framing else None
