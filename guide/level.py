@@ -128,17 +128,6 @@ def upright(keypoints: np.ndarray, min_score: float = 0.3) -> bool:
     return bool(torso[1] < 0 and leg[1] < 0 and angle(torso, leg) <= 10)  # not lying, not bending
 
 
-def body_axis_lean(keypoints: np.ndarray, min_score: float = 0.3) -> float | None:
-    """Lean of the mid-hip to mid-shoulder axis from vertical (degrees, positive: top to the right),
-    or None unless both shoulders and both hips are seen (a shoulder line's slope is no axis)."""
-    ids = [KEYPOINT_ID[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
-    if np.any(keypoints[ids, 2] < min_score):
-        return None
-    shoulder, hip = keypoints[ids[:2], :2].mean(axis=0), keypoints[ids[2:], :2].mean(axis=0)
-    dx, dy = shoulder[0] - hip[0], hip[1] - shoulder[1]
-    return float(np.degrees(np.arctan2(dx, dy))) if dy > 0 else None
-
-
 def camera_roll(scene: Roll | None, body_lean: float | None, upright: bool) -> Roll | None:
     """What to tell the user about level: the scene's roll; an upright body's axis where the
     scene shows nothing; nothing at all where the two disagree or neither is there."""

@@ -36,8 +36,8 @@ from guide.errors import GuideError, InputError, OutputError
 from guide.geometry import Grid
 from guide.guidance import Guidance, Target, advise, builtin_target, crop_for, framing_in_crop, target_from_profile
 from guide.images import write_bytes_atomic
-from guide.level import LEVEL_TOLERANCE, Roll, body_axis_lean, camera_roll, scene_roll, upright
-from guide.measure import Framing, Landmarks, framing, landmarks, orientation_of
+from guide.level import LEVEL_TOLERANCE, Roll, camera_roll, scene_roll, upright
+from guide.measure import Framing, Landmarks, axis_lean, framing, landmarks, orientation_of
 from guide.model.bodypix import BodyPix
 from guide.model.quiet import quiet_stderr
 from guide.overlay import MaskTint, draw_guidance, draw_label, paste_thumbnail
@@ -151,7 +151,8 @@ class Analyzer:
             fr = framing(body, body.subject, marks)
             # Level is the camera's roll: the scene's verticals, or an upright person's axis; never a lean.
             kp = body.people[body.subject].keypoints
-            roll = camera_roll(self.scene, body_axis_lean(kp), upright(kp))
+            lean = axis_lean(kp)  # the axis only: a shoulder line's slope is no axis
+            roll = camera_roll(self.scene, None if lean is None else lean[0], upright(kp))
             fr = replace(fr, tilt_deg=None if roll is None else roll.degrees)
             if roll is not None and roll.source == "scene" and "tilt_deg" in target.values:
                 target = replace(target, values={**target.values, "tilt_deg": (0.0, LEVEL_TOLERANCE)})

@@ -215,19 +215,36 @@ def _keypoint(kp: np.ndarray, name: str, min_score: float = MIN_KEYPOINT_SCORE) 
     return np.array([x, y, s]) if s >= min_score else None
 
 
+def torso_axis(kp: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """(mid-shoulder, mid-hip, confidence) when both shoulders and both hips are seen, else None."""
+    joints = [_keypoint(kp, n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+    if any(j is None for j in joints):
+        return None
+    ls, rs, lh, rh = joints  # type: ignore[misc]
+    return (ls[:2] + rs[:2]) / 2, (lh[:2] + rh[:2]) / 2, float(min(ls[2], rs[2], lh[2], rh[2]))
+
+
+def axis_lean(kp: np.ndarray) -> tuple[float, float] | None:
+    """Lean of the mid-hip to mid-shoulder axis from vertical (degrees, positive: top to the right),
+    with a confidence; None unless all four joints are seen and the shoulders are above the hips."""
+    axis = torso_axis(kp)
+    if axis is None:
+        return None
+    shoulder, hip, confidence = axis
+    dx, dy = shoulder[0] - hip[0], hip[1] - shoulder[1]
+    return (float(np.degrees(np.arctan2(dx, dy))), confidence) if dy > 0 else None
+
+
 def body_tilt(kp: np.ndarray) -> tuple[float, float] | None:
     """Lean of the body from vertical in degrees, with a confidence.
 
-    The axis from mid-hip to mid-shoulder when all four keypoints are seen;
-    otherwise the shoulder line's angle from horizontal.
+    The axis from mid-hip to mid-shoulder (`axis_lean`) when all four keypoints
+    are seen; otherwise the shoulder line's angle from horizontal.
     """
+    lean = axis_lean(kp)
+    if lean is not None:
+        return lean
     ls, rs = _keypoint(kp, "left_shoulder"), _keypoint(kp, "right_shoulder")
-    lh, rh = _keypoint(kp, "left_hip"), _keypoint(kp, "right_hip")
-    if ls is not None and rs is not None and lh is not None and rh is not None:
-        shoulder, hip = (ls[:2] + rs[:2]) / 2, (lh[:2] + rh[:2]) / 2
-        dx, dy = shoulder[0] - hip[0], hip[1] - shoulder[1]
-        if dy > 0:
-            return float(np.degrees(np.arctan2(dx, dy))), float(min(ls[2], rs[2], lh[2], rh[2]))
     if ls is not None and rs is not None and abs(ls[0] - rs[0]) > 1e-6:
         left, right = (ls, rs) if ls[0] < rs[0] else (rs, ls)
         # Same sign as the axis: the line's right end lower means the body leans right at the top.

@@ -18,6 +18,7 @@ import numpy as np
 
 from guide.body import KEYPOINT_ID
 from guide.geometry import Grid, expand_box, iou
+from guide.measure import torso_axis
 from guide.model.bodypix import BodyPix, crop_window
 from guide.parse import DEFAULT_THRESHOLD, BodyParse, Person, parse, pick_subject
 
@@ -71,12 +72,8 @@ def refined_window(
 
 def torso_length(person: Person) -> float | None:
     """Mid-shoulder to mid-hip distance (image px), or None: a size that mask merges and leg occlusion leave alone."""
-    kp = person.keypoints
-    ids = [KEYPOINT_ID[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
-    if np.any(kp[ids, 2] < MIN_KEYPOINT_SCORE):
-        return None
-    shoulders, hips = kp[ids[:2], :2].mean(axis=0), kp[ids[2:], :2].mean(axis=0)
-    return float(np.hypot(*(shoulders - hips)))
+    axis = torso_axis(person.keypoints)
+    return None if axis is None else float(np.hypot(*(axis[0] - axis[1])))
 
 
 def overlap(a: Person, b: Person) -> float:
