@@ -21,7 +21,7 @@ in its own process.
 the round with the median processed fps: this machine is shared and noisy, and
 one round can be 20% off either way.
 
-Usage:  python bench/live.py [--max-frames N] [--rounds N] [--before REV] [--no-append]
+Usage:  python bench/live.py [--max-frames N] [--rounds N] [--before REV] [--group] [--preview] [--no-append]
 """
 
 from __future__ import annotations
@@ -45,12 +45,15 @@ sys.path.insert(0, str(REPO / "bench"))
 from report import publish  # noqa: E402
 
 CLIPS = ("street 640x480", "street 1280x720", "street 1920x1080", "dance 640x480", "squats 720x1280")
+GROUP_CLIPS = ("street 1280x720 group", "street 1920x1080 group")  # `--group`: `guide live --group` on the street
+# `--preview`: the window's portrait preview (key B) drawn on every frame; compare "fps drawn" with the plain rows.
+PREVIEW_CLIPS = ("dance 640x480 preview", "street 1280x720 preview", "street 1920x1080 preview")
 
 
 def load_clip(name: str, max_frames: int):  # type: ignore[no-untyped-def]
     import cv2
 
-    kind, size = name.split()
+    kind, size = name.split()[:2]
     w, h = (int(v) for v in size.split("x"))
     files = {"street": "openpose_street_walk.avi", "dance": "tfjs_pose_dance.mp4", "squats": "tfjs_pose_squats.mp4"}
     path = files[kind]
@@ -84,9 +87,10 @@ def worker(clip: str, max_frames: int) -> dict[str, float]:
 
     model = load_model(runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # as `guide live` loads it
     frames = load_clip(clip, max_frames)
-    analyzer = live.Analyzer(model, None, live.LiveOptions())
+    options = live.LiveOptions(group=True) if clip.endswith(" group") else live.LiveOptions()
+    analyzer = live.Analyzer(model, None, options)
     if hasattr(live, "View"):
-        view = live.View()
+        view = live.View(show_portrait=True) if clip.endswith(" preview") else live.View()
 
         def draw(image, analysis):  # type: ignore[no-untyped-def]
             view.update(analysis)
@@ -102,7 +106,7 @@ def worker(clip: str, max_frames: int) -> dict[str, float]:
 
     for i, image in enumerate(frames[:3]):  # warm-up
         analyzer(Frame(image, i, i / 30))
-    analyzer = live.Analyzer(model, None, live.LiveOptions())  # fresh tracker: the clip from its start
+    analyzer = live.Analyzer(model, None, options)  # fresh tracker: the clip from its start
     analyse_ms, draw_ms = [], []
     stages: dict[str, list[float]] = {}
     for i, image in enumerate(frames):
@@ -153,6 +157,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="alternating repeats; the median round is reported")
     parser.add_argument("--before", help="also run the code of this git revision (e.g. a commit), for before/after")
     parser.add_argument("--no-append", action="store_true")
+    parser.add_argument("--group", action="store_true", help="also time group mode (the current code only)")
+    parser.add_argument("--preview", action="store_true", help="also time the portrait preview (current code only)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -160,6 +166,7 @@ def main() -> None:
         return
 
     started = time.perf_counter()
+    clips = CLIPS + (GROUP_CLIPS if args.group else ()) + (PREVIEW_CLIPS if args.preview else ())
     impls = {"now": REPO}
     with tempfile.TemporaryDirectory() as tmp:
         if args.before:
@@ -172,15 +179,18 @@ def main() -> None:
             impls = {f"before ({args.before})": before, "now": REPO}
         try:
             results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in impls}
-            for clip in CLIPS:
+            for clip in clips:
                 rounds: dict[str, list[dict[str, float]]] = {name: [] for name in impls}
                 for _ in range(args.rounds):
                     for name, checkout in impls.items():
+                        if clip.endswith((" group", " preview")) and name != "now":
+                            continue  # new modes: nothing to compare with
                         r = run_worker(checkout, clip, args.max_frames)
                         rounds[name].append(r)
                         print(f"{clip:18s} {name:20s} {r['fps']:6.1f} fps, latency {r['median']:.1f} ms", flush=True)
                 for name, runs in rounds.items():
-                    results[name][clip] = sorted(runs, key=lambda r: r["fps"])[len(runs) // 2]
+                    if runs:
+                        results[name][clip] = sorted(runs, key=lambda r: r["fps"])[len(runs) // 2]
         finally:
             if args.before:
                 subprocess.run(
@@ -196,7 +206,8 @@ def main() -> None:
         "",
         f"Machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}, "
         f"model {any_result['model']} ({any_result['runtime']}). Command: `python bench/live.py --max-frames "
-        f"{args.max_frames} --rounds {args.rounds}{f' --before {args.before}' if args.before else ''}`. "
+        f"{args.max_frames} --rounds {args.rounds}{f' --before {args.before}' if args.before else ''}"
+        f"{' --group' if args.group else ''}{' --preview' if args.preview else ''}`. "
         "Median round of the alternating repeats. Frames decoded before timing; "
         "fps = frames / time in the analyzer (what `--no-window` runs); drawn = with the overlay; "
         "latency = analyzer + overlay; "
@@ -206,8 +217,10 @@ def main() -> None:
         "| predict | parse | measure | draw | passes |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for clip in CLIPS:
+    for clip in clips:
         for name in impls:
+            if clip not in results[name]:
+                continue
             r = results[name][clip]
             lines.append(
                 f"| {clip} | {name} | {r['fps']:.1f} | {r['fps_drawn']:.1f} | {r['median']:.1f} | {r['p95']:.1f} | "

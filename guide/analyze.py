@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +11,12 @@ import numpy as np
 
 from guide.errors import GuideError
 from guide.images import Photo, write_image_atomic
+from guide.light import measure_light
 from guide.measure import Landmarks, landmarks
 from guide.model.bodypix import BodyPix
 from guide.parse import DEFAULT_THRESHOLD, BodyParse, parse
 from guide.regions import refine
+from guide.subject import pick_subject, sharpness
 
 # Stills: the model sees up to this many pixels on the long side (upscaling small photos
 # too: BodyPix finds more of a small person at a larger internal resolution).
@@ -51,9 +53,13 @@ def parse_still(
     h, w = image_bgr.shape[:2]
     res = resolution if resolution is not None else still_resolution(h, w)
     raw = model.predict(image_bgr, res)
-    body = parse(raw, threshold=threshold, keep_probability=keep_probability)
+    body = parse(raw, threshold=threshold, keep_probability=keep_probability, find_missed=True)
     if resolution is None:
         refine(model, image_bgr, body, raw.window.scale, threshold=threshold)
+    if len(body.people) > 1:  # who the photo is of: in focus counts too, where the pixels can say
+        sharp = [sharpness(image_bgr, p, body.person_mask(p.index) if body.grid.scale == 1 else None)
+                 for p in body.people]
+        body.subject = pick_subject(body.people, body.width, body.height, sharp)
     return body, res
 
 
@@ -96,6 +102,7 @@ def to_record(analysis: Analysis, model_name: str = "") -> dict[str, Any]:
                 "missing": marks.missing,
             }
         )
+    light = measure_light(analysis.photo.image, body) if body.subject is not None else None
     return {
         "image": str(analysis.photo.path),
         "width": analysis.photo.original_width,
@@ -104,6 +111,7 @@ def to_record(analysis: Analysis, model_name: str = "") -> dict[str, Any]:
         "people": people,
         "model": model_name,
         "internal_resolution": round(analysis.resolution, 4),
+        "light": asdict(light) if light is not None else None,
     }
 
 
@@ -142,11 +150,22 @@ def output_path(folder: Path, photo: Photo, suffix: str, taken: set[Path]) -> Pa
 def write_mask(folder: Path, analysis: Analysis, taken: set[Path]) -> Path:
     """`<stem>.png`: 255 where any person is, 0 elsewhere, the size of the original photo."""
     photo = analysis.photo
-    mask = analysis.parse.mask.astype(np.uint8) * 255
+    mask: np.ndarray = analysis.parse.mask.astype(np.uint8) * 255
     if mask.shape != (photo.original_height, photo.original_width):
         mask = cv2.resize(mask, (photo.original_width, photo.original_height), interpolation=cv2.INTER_NEAREST)
     target = output_path(folder, photo, ".png", taken)
     write_image_atomic(target, mask)
+    return target
+
+
+def write_instances(folder: Path, analysis: Analysis, taken: set[Path]) -> Path:
+    """`<stem>_instances.png`: 0 where nobody is, i + 1 on people[i]'s pixels, the size of the original photo."""
+    photo = analysis.photo
+    labels: np.ndarray = (analysis.parse.instances.astype(np.int16) + 1).clip(0, 255).astype(np.uint8)
+    if labels.shape != (photo.original_height, photo.original_width):
+        labels = cv2.resize(labels, (photo.original_width, photo.original_height), interpolation=cv2.INTER_NEAREST)
+    target = output_path(folder, photo, "_instances.png", taken)
+    write_image_atomic(target, labels)
     return target
 
 

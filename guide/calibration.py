@@ -9,51 +9,54 @@ Profiles are JSON files under `calibration/`, written atomically.
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import statistics
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from guide import perspective
 from guide.analyze import Analysis, analyze_photo
-from guide.errors import GuideError, ImageError, InputError, OutputError
-from guide.images import Photo, output_kind, read_photo, write_bytes_atomic
+from guide.errors import ImageError, InputError
+from guide.group import find_group, group_framing
+from guide.images import Photo, output_kind, read_photo
 from guide.measure import FRAMING_FIELDS, Framing, framing
 from guide.model.bodypix import BodyPix
+from guide.profile import SCHEMA_VERSION, Profile, round_floats
 
-SCHEMA_VERSION = 1
-REASONS = (
-    "no_person",
-    "several_people",
-    "head_cut",
-    "feet_cut",
-    "too_small",
-    "not_standing",
-    "low_confidence",
-    "unreadable",
-    "guide_output",
-)
+class Reason(StrEnum):
+    """Why a reference photo was skipped (the JSON writes these strings)."""
+
+    NO_PERSON = "no_person"
+    SEVERAL_PEOPLE = "several_people"
+    ONE_PERSON = "one_person"
+    HEAD_CUT = "head_cut"
+    FEET_CUT = "feet_cut"
+    TOO_SMALL = "too_small"
+    NOT_STANDING = "not_standing"
+    LOW_CONFIDENCE = "low_confidence"
+    UNREADABLE = "unreadable"
+    GUIDE_OUTPUT = "guide_output"
+
+
+REASONS = tuple(Reason)
 REASON_TEXT = {
-    "no_person": "no person in the photo",
-    "several_people": "several people and none stands out as the subject",
-    "head_cut": "the head is cut off by the frame",
-    "feet_cut": "the feet are cut off by the frame",
-    "too_small": "the person is too small in the frame",
-    "not_standing": "the person is not standing (feet not below the hips)",
-    "low_confidence": "the model is not sure about this person",
-    "unreadable": "the file cannot be read as an image",
-    "guide_output": "an earlier output of guide, not a photo",
+    Reason.NO_PERSON: "no person in the photo",
+    Reason.SEVERAL_PEOPLE: "several people of similar size side by side (for group photos use --group)",
+    Reason.ONE_PERSON: "only one person: not a group photo",
+    Reason.HEAD_CUT: "the head is cut off by the frame",
+    Reason.FEET_CUT: "the feet are cut off by the frame",
+    Reason.TOO_SMALL: "the person is too small in the frame",
+    Reason.NOT_STANDING: "the person is not standing (feet not below the hips)",
+    Reason.LOW_CONFIDENCE: "the model is not sure about this person",
+    Reason.UNREADABLE: "the file cannot be read as an image",
+    Reason.GUIDE_OUTPUT: "an earlier output of guide, not a photo",
 }
 
 # Thresholds of the usable-photo rules.
 MIN_PERSON_AREA = 0.005  # people covering less of the frame are passers-by, not subjects
-DOMINANCE = 3.0  # the subject's mask must be this many times the next person's
 MIN_BODY_FILL = 0.25  # subject height as a fraction of the frame height
 MIN_THIGH_DROP = 0.45  # thigh's vertical drop over the shin's, for an upright leg
 MAX_HEAD_RATIO = 0.4  # standing adults are 0.1-0.25 (children up to ~0.3)
@@ -67,10 +70,12 @@ class Verdict:
 
     file: str
     accepted: bool
-    reason: str | None  # one of REASONS when not accepted
+    reason: Reason | None  # None when accepted
     framing: Framing | None = None
-    people: int = 0
+    people: int = 0  # people of a size that counts (`MIN_PERSON_AREA`)
     detail: str = ""
+    passers_by: int = 0  # people in the photo ignored as not part of it
+    members: int = 0  # the subject and companions (group mode: the group's size)
 
 
 def leg_straightness(kp: Any, min_score: float = 0.1) -> list[float]:
@@ -98,37 +103,51 @@ def is_standing(kp: Any, head_ratio: float | None) -> bool:
     return not legs or max(legs) >= MIN_THIGH_DROP
 
 
-def judge(analysis: Analysis, file: str) -> Verdict:
-    """Apply the usable-photo rules, in the order a person would fix them."""
+def judge(analysis: Analysis, file: str, group: bool = False) -> Verdict:
+    """Apply the usable-photo rules, in the order a person would fix them.
+
+    The subject is who the photographer meant (`guide.subject.pick_subject`);
+    people clearly smaller or away from them are passers-by and ignored.
+    Companions (similar size, side by side) make a group photo: skipped
+    without `group`, framed together with it.
+    """
     body = analysis.parse
     frame_area = body.width * body.height
-    people = [p for p in body.people if p.mask_area >= MIN_PERSON_AREA * frame_area]
-    if not people:
-        return Verdict(file, False, "no_person", people=len(body.people))
-    people.sort(key=lambda p: -p.mask_area)
-    subject = people[0]
-    if len(people) > 1 and subject.mask_area < DOMINANCE * people[1].mask_area:
-        return Verdict(file, False, "several_people", people=len(people))
-    marks = analysis.landmarks[subject.index]
-    fr = framing(body, subject.index, marks)
-    verdict = Verdict(file, False, None, fr, len(people))
+    counted = [p.index for p in body.people if p.mask_area >= MIN_PERSON_AREA * frame_area]
+    if not counted:
+        return Verdict(file, False, Reason.NO_PERSON, people=len(body.people))
+    subject = body.subject if body.subject in counted else counted[0]
+    found = find_group(body, analysis.landmarks, subject, among=counted, children=group)
+    assert found is not None
+    size = len(found.members)
+    passers_by = len(body.people) - size  # the small ones too: a figure far down the street passes by
+    verdict = Verdict(file, False, None, people=len(counted), passers_by=passers_by, members=size)
+    if size > 1 and not group:
+        verdict.reason, verdict.detail = Reason.SEVERAL_PEOPLE, f"{size} people side by side"
+        return verdict
+    if size < 2 and group:
+        verdict.reason = Reason.ONE_PERSON
+        return verdict
+    own = analysis.landmarks[subject]
+    verdict.framing = group_framing(body, found, analysis.landmarks) if group else framing(body, subject, own)
+    marks = found.marks if group else own
     if "feet" in marks.cut:
-        verdict.reason = "feet_cut"
+        verdict.reason, verdict.detail = Reason.FEET_CUT, found.who("feet") if group else ""
     elif "head" in marks.cut:
-        verdict.reason = "head_cut"
+        verdict.reason, verdict.detail = Reason.HEAD_CUT, found.who("head") if group else ""
     elif marks.head_top is None or marks.feet is None:
-        verdict.reason = "low_confidence"
-        verdict.detail = "head or feet not found"
+        verdict.reason, verdict.detail = Reason.LOW_CONFIDENCE, "head or feet not found"
     else:
-        body_height = marks.feet[1] - marks.head_top[1]
-        if body_height <= 0 or not is_standing(subject.keypoints, fr.head_ratio):
-            verdict.reason = "not_standing"
-        elif body_height / body.height < MIN_BODY_FILL:
-            verdict.reason = "too_small"
-            verdict.detail = f"{100 * body_height / body.height:.0f}% of the frame height"
-        elif subject.score < MIN_SCORE:
-            verdict.reason = "low_confidence"
-            verdict.detail = f"pose score {subject.score:.2f}"
+        height = marks.feet[1] - marks.head_top[1]
+        least_sure = min((body.people[i] for i in found.members), key=lambda p: p.score)
+        if height <= 0 or not is_standing(body.people[subject].keypoints, framing(body, subject, own).head_ratio):
+            verdict.reason = Reason.NOT_STANDING
+        elif height / body.height < MIN_BODY_FILL:
+            verdict.reason = Reason.TOO_SMALL
+            verdict.detail = f"{100 * height / body.height:.0f}% of the frame height"
+        elif least_sure.score < MIN_SCORE:
+            verdict.reason = Reason.LOW_CONFIDENCE
+            verdict.detail = f"pose score {least_sure.score:.2f}"
     verdict.accepted = verdict.reason is None
     return verdict
 
@@ -160,233 +179,63 @@ def aggregate(framings: list[Framing]) -> dict[str, Any]:
             "aspect_ratio": statistics.median(f.aspect_ratio for f in members),
             "measurements": stats,
         }
+        heights = [c for f in members if (c := reference_camera_height(f)) is not None]
+        if heights:  # the camera-angle part of the taste, apart from the reference people's proportions
+            groups[orientation]["camera_height"] = robust_stats(heights)
     return groups
 
 
-# --- profiles on disk ---------------------------------------------------------------
+def reference_camera_height(fr: Framing) -> float | None:
+    """Where the camera was, as a fraction of the person's height (guide.perspective), for a typical person.
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def profiles_dir() -> Path:
-    """The one folder calibrate writes and profiles and live read: GUIDE_PROFILE_DIR, else `calibration/`.
-
-    The default is relative to the current folder, so the CLI shows it wherever it matters.
+    None when the photo does not show head ratio, headroom and footroom.
     """
-    return Path(os.environ.get("GUIDE_PROFILE_DIR") or "calibration").expanduser()
+    if fr.head_ratio is None or fr.headroom is None or fr.footroom is None:
+        return None
+    view = perspective.View(fr.headroom, 1.0 - fr.footroom, fr.aspect_ratio)
+    c = perspective.camera_height(fr.head_ratio, perspective.TYPICAL_OWN_RATIO, view)
+    return min(perspective.HIGHEST, max(perspective.LOWEST, c))
 
 
-def profile_path(name: str, folder: Path | None = None) -> Path:
-    if not _NAME.match(name) or name.endswith(".json"):
-        raise InputError(
-            f"profile name {name!r} is not allowed: use letters, digits, '.', '_' or '-' (no slashes), "
-            "at most 64 characters"
-        )
-    return (folder or profiles_dir()) / f"{name}.json"
-
-
-def _round(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 5)
-    if isinstance(value, dict):
-        return {k: _round(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_round(v) for v in value]
-    return value
-
-
-def build_profile(name: str, model_name: str, verdicts: list[Verdict], source: str) -> dict[str, Any]:
-    accepted = [v.framing for v in verdicts if v.accepted and v.framing is not None]
-    groups = aggregate(accepted)
-    primary = max(groups, key=lambda g: groups[g]["count"]) if groups else None
+def build_profile(
+    name: str, model_name: str, verdicts: list[Verdict], source: str, *, group: bool = False
+) -> Profile:
+    """The profile of the accepted verdicts (`ValueError` if none was accepted)."""
+    kept = [v for v in verdicts if v.accepted and v.framing is not None]
+    if not kept:
+        raise ValueError("a profile needs at least one accepted photo")
+    groups = aggregate([v.framing for v in kept if v.framing is not None])
+    if group:  # how many people the group photos of each orientation hold; camera height is one person's
+        for orientation, stats in groups.items():
+            stats.pop("camera_height", None)
+            sizes = [float(v.members) for v in kept if v.framing is not None and v.framing.orientation == orientation]
+            stats["people"] = robust_stats(sizes)
     photos = []
     for v in verdicts:
         entry: dict[str, Any] = {"file": v.file, "accepted": v.accepted, "reason": v.reason}
+        if v.passers_by:
+            entry["passers_by"] = v.passers_by
+        if v.members > 1:
+            entry["members"] = v.members
         if v.framing is not None:
             entry["framing"] = v.framing.values()
             entry["orientation"] = v.framing.orientation
             entry["aspect_ratio"] = v.framing.aspect_ratio
             entry["confidence"] = v.framing.confidence
         photos.append(entry)
-    return _round(
+    return Profile.from_dict(
         {
             "schema_version": SCHEMA_VERSION,
             "name": name,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "model": model_name,
             "source": source,
-            "primary": primary,
+            "group": group,
+            "primary": max(groups, key=lambda g: groups[g]["count"]),
             "groups": groups,
             "photos": photos,
         }
     )
-
-
-STALE_LOCK_SECONDS = 300.0  # a save holds its lock for milliseconds: an older lock was left by a killed run
-
-FileState = tuple[int, int, int]  # (inode, size, mtime in ns): an atomic replace always changes it
-
-
-@dataclass(frozen=True)
-class ProfileSlot:
-    """Where a run will save its profile, and the file that was there when the run began (None: none)."""
-
-    path: Path
-    seen: FileState | None
-
-
-def _file_state(path: Path) -> FileState | None:
-    try:
-        st = path.stat()
-    except OSError:  # absent, or unreachable: the write itself then reports why
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def profile_slot(name: str, folder: Path | None = None) -> ProfileSlot:
-    """Take this when a calibration starts, and give it to `save_profile` at the end.
-
-    A calibration takes minutes; another run for the same name may save in
-    between. Remembering the file as it was lets the later save notice that.
-    """
-    path = profile_path(name, folder)
-    return ProfileSlot(path, _file_state(path))
-
-
-@contextmanager
-def _profile_lock(path: Path) -> Iterator[None]:
-    """Hold `<name>.json.lock` (created exclusively) while a profile is compared and replaced."""
-    lock = path.with_name(path.name + ".lock")
-    taken = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(3):
-            try:
-                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                try:
-                    age = time.time() - lock.stat().st_mtime
-                except FileNotFoundError:
-                    continue  # released meanwhile
-                if age <= STALE_LOCK_SECONDS:
-                    raise OutputError(
-                        f"{path} is being saved by another run right now (two `guide calibrate --name {path.stem}` "
-                        f"at once?); that run's profile is kept (if no other calibrate is running, delete {lock})"
-                    ) from None
-                lock.unlink(missing_ok=True)  # left behind by a run killed while saving
-                continue
-            try:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(f"{os.getpid()}\n")  # who holds it, for a person looking
-            except OSError:
-                lock.unlink(missing_ok=True)
-                raise
-            taken = _file_state(lock)
-            break
-        else:
-            raise OutputError(f"{path}: could not take {lock}; try again")
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        yield
-    finally:
-        if taken is not None and _file_state(lock) == taken:  # never remove a lock another run took over
-            lock.unlink(missing_ok=True)
-
-
-def save_profile(
-    profile: dict[str, Any], folder: Path | None = None, *, slot: ProfileSlot | None = None
-) -> tuple[Path, bool]:
-    """Write `<name>.json` atomically; returns the path and whether an older profile was replaced.
-
-    With the `slot` taken when the run began, a profile another run saved since
-    is never replaced (GuideError): of two runs for one name, only one may say "saved".
-    """
-    slot = slot or profile_slot(profile["name"], folder)
-    path = slot.path
-    with _profile_lock(path):
-        now = _file_state(path)
-        if now is not None and now != slot.seen:
-            raise OutputError(
-                f"{path} was saved by another run while this one was reading photos "
-                f"(two `guide calibrate --name {profile['name']}` at once?); it is kept: run again to replace it"
-            )
-        write_bytes_atomic(path, (json.dumps(profile, indent=2) + "\n").encode())
-    return path, now is not None
-
-
-def load_profile(name: str, folder: Path | None = None) -> dict[str, Any]:
-    path = profile_path(name, folder)
-    if not path.is_file():
-        raise InputError(f"no profile named {name!r} in {path.parent.resolve()} (`guide profiles` lists them)")
-    try:
-        profile = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a readable profile ({exc})") from None
-    if not isinstance(profile, dict) or profile.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(f"{path}: not a guide profile of schema version {SCHEMA_VERSION}")
-    problem = _profile_problem(profile)
-    if problem:
-        raise InputError(f"{path}: damaged profile ({problem}); run `guide calibrate` again")
-    return profile
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _profile_problem(profile: dict[str, Any]) -> str | None:
-    """What is wrong with a profile's structure, or None: users can edit these files."""
-    groups = profile.get("groups")
-    if not isinstance(groups, dict) or not groups:
-        return "no framing groups"
-    if profile.get("primary") not in groups:
-        return "primary group missing"
-    for name, group in groups.items():
-        if not isinstance(group, dict) or not _is_number(group.get("count")) or not _is_number(group.get("aspect_ratio")):
-            return f"group {name!r} lacks count or aspect_ratio"
-        measurements = group.get("measurements")
-        if not isinstance(measurements, dict):
-            return f"group {name!r} has no measurements"
-        for field_name, stats in measurements.items():
-            if field_name not in FRAMING_FIELDS or not isinstance(stats, dict):
-                return f"unknown measurement {field_name!r}"
-            if not all(_is_number(stats.get(k)) for k in ("median", "mad", "n")):
-                return f"{name}/{field_name} lacks median, mad or n"
-    return None
-
-
-def list_profiles(folder: Path | None = None) -> list[dict[str, Any]]:
-    """Summaries of the saved profiles (unreadable files are listed with an error)."""
-    folder = folder or profiles_dir()
-    out = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            profile = load_profile(path.stem, folder)
-        except GuideError as exc:
-            out.append({"name": path.stem, "error": exc.message})
-            continue
-        counts = {g: profile["groups"][g]["count"] for g in profile["groups"]}
-        row: dict[str, Any] = {"name": path.stem, "path": str(path), "created": profile.get("created"),
-                               "model": profile.get("model"), "photos": len(profile.get("photos", [])),
-                               "accepted": counts}
-        out.append(row)
-    return out
-
-
-def photo_counts(profile: dict[str, Any]) -> tuple[int, dict[str, int]]:
-    """(photos used, skipped photos per reason) from a profile's photo list (which users may edit)."""
-    photos = profile.get("photos")
-    used, skipped = 0, dict[str, int]()
-    for entry in photos if isinstance(photos, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        if entry.get("accepted") is True:
-            used += 1
-        else:
-            reason = str(entry.get("reason") or "unknown")
-            skipped[reason] = skipped.get(reason, 0) + 1
-    return used, skipped
 
 
 # --- running over a folder ----------------------------------------------------------
@@ -414,7 +263,12 @@ def _read(path: Path) -> Photo | ImageError:
 
 
 def analyze_references(
-    model: BodyPix, files: list[Path], root: Path, on_done: Callable[[Verdict, Analysis | None], None] | None = None
+    model: BodyPix,
+    files: list[Path],
+    root: Path,
+    on_done: Callable[[Verdict, Analysis | None], None] | None = None,
+    *,
+    group: bool = False,
 ) -> Iterator[tuple[Verdict, Analysis | None]]:
     """Judge every reference photo; the next photo decodes while the model runs on this one.
 
@@ -429,7 +283,7 @@ def analyze_references(
             name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
             kind = output_kind(path)
             if kind is not None:
-                verdict = Verdict(name, False, "guide_output", detail=f"a *_{kind}* file")
+                verdict = Verdict(name, False, Reason.GUIDE_OUTPUT, detail=f"a *_{kind}* file")
                 if on_done:
                     on_done(verdict, None)
                 yield verdict, None
@@ -440,38 +294,36 @@ def analyze_references(
             pending = pool.submit(_read, following) if following else None
             if isinstance(photo, ImageError):
                 reason = photo.message.removeprefix(f"{path}: ")
-                verdict, analysis = Verdict(name, False, "unreadable", detail=reason), None
+                verdict, analysis = Verdict(name, False, Reason.UNREADABLE, detail=reason), None
             else:
                 analysis = analyze_photo(model, photo)
-                verdict = judge(analysis, name)
+                verdict = judge(analysis, name, group)
             if on_done:
                 on_done(verdict, analysis)
             yield verdict, analysis
-
-
-def summary_rows(profile: dict[str, Any]) -> list[tuple[str, str, str, str, int]]:
-    """(orientation, measurement, typical, spread, n) rows for the learned-framing table."""
-    rows = []
-    for orientation, group in profile["groups"].items():
-        for name, s in group["measurements"].items():
-            unit = "deg" if name == "tilt_deg" else ""
-            rows.append((orientation, name, f"{s['median']:.3f}{unit}", f"±{s['mad']:.3f}", int(s["n"])))
-    return rows
 
 
 def describe(verdict: Verdict) -> str:
     if verdict.accepted and verdict.framing is not None:
         f = verdict.framing
         parts = [f"{k}={v:.2f}" for k, v in f.values().items() if v is not None]
-        return "accepted: " + ", ".join(parts)
-    text = REASON_TEXT.get(verdict.reason or "", verdict.reason or "")
+        head = "accepted"
+        if verdict.members > 1:
+            head += f"; a group of {verdict.members}"
+        if verdict.passers_by:
+            head += f"; {verdict.passers_by} passer{'s' if verdict.passers_by > 1 else ''}-by ignored"
+        return f"{head}: " + ", ".join(parts)
+    text = REASON_TEXT.get(verdict.reason, verdict.reason or "") if verdict.reason else ""
     return f"skipped: {text}" + (f" ({verdict.detail})" if verdict.detail else "")
 
 
 def verdict_record(verdict: Verdict) -> dict[str, Any]:
-    record: dict[str, Any] = {"file": verdict.file, "accepted": verdict.accepted, "reason": verdict.reason}
+    record: dict[str, Any] = {"file": verdict.file, "accepted": verdict.accepted, "reason": verdict.reason,
+                              "passers_by": verdict.passers_by}
+    if verdict.members > 1:
+        record["members"] = verdict.members
     if verdict.framing is not None:
-        record["framing"] = _round(verdict.framing.values())
+        record["framing"] = round_floats(verdict.framing.values())
         record["orientation"] = verdict.framing.orientation
     if verdict.detail:
         record["detail"] = verdict.detail

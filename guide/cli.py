@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 import typer
 
 from guide import __version__
 from guide.errors import GuideError, ImageError, InputError, OutputError
+
+if TYPE_CHECKING:
+    from guide.profile import Profile
 
 app = typer.Typer(
     help="Composition guidance for full-body portraits, powered by BodyPix.",
@@ -19,6 +23,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+class Relight(str, Enum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
 
 ModelOption = typer.Option(
     None,
@@ -90,6 +100,10 @@ def analyze(
     as_json: bool = _flag("--json", "Print one JSON object per image."),
     annotate: Optional[Path] = typer.Option(None, "--annotate", help="Write <stem>_annotated.jpg pictures here."),
     masks: Optional[Path] = typer.Option(None, "--masks", help="Write <stem>.png person masks (255/0) here."),
+    instances: Optional[Path] = typer.Option(
+        None, "--instances", metavar="DIR",
+        help="Write <stem>_instances.png here: 0 = nobody, i+1 = people[i] of the JSON.",
+    ),
     model: Optional[str] = ModelOption,
     resolution: Optional[float] = typer.Option(
         None, "--resolution", min=0.05, max=2.0, help="Internal resolution (fraction of the photo), one pass; default: ~800 px, then small people again on crops."
@@ -97,10 +111,10 @@ def analyze(
     threshold: float = typer.Option(0.7, "--threshold", min=0.01, max=0.99, help="Person probability cut-off."),
 ) -> None:
     """Find every person in each photo: body parts, keypoints, head top, chin and feet."""
-    from guide.analyze import analyze_photo, summary_line, to_record, write_annotation, write_mask
+    from guide.analyze import analyze_photo, summary_line, to_record, write_annotation, write_instances, write_mask
     from guide.images import list_images, read_photo
 
-    for folder in (annotate, masks):
+    for folder in (annotate, masks, instances):
         if folder is not None and folder.exists() and not folder.is_dir():
             fail(f"{folder} exists and is not a folder", 2)
     bodypix = _load(model)
@@ -116,6 +130,12 @@ def analyze(
             typer.echo(f"guide: error: {exc.message}", err=True)
             continue
         record = to_record(analysis, bodypix.name)
+        if instances is not None:
+            try:
+                record["instances"] = str(write_instances(instances, analysis, taken))
+            except GuideError as exc:
+                failures += 1
+                typer.echo(f"guide: error: {exc.message}", err=True)
         typer.echo(json.dumps(record) if as_json else summary_line(record))
         sys.stdout.flush()
         for folder, write in ((masks, write_mask), (annotate, write_annotation)):
@@ -163,12 +183,10 @@ def models_command(as_json: bool = _flag("--json", "Print JSON.")) -> None:
     typer.echo("* default. Missing variants download on first use from the official URL.")
 
 
-def _framing_table(profile: dict) -> list[str]:  # type: ignore[type-arg]
+def _framing_table(profile: Profile) -> list[str]:
     """The learned framing, one line per orientation group and measurement."""
-    from guide.calibration import summary_rows
-
-    return [f"  {orientation:9} {measure:11} {typical:>10} {spread:>9}  (n={n})"
-            for orientation, measure, typical, spread, n in summary_rows(profile)]
+    return [f"  {orientation:9} {measure:13} {typical:>10} {spread:>9}  (n={n})"
+            for orientation, measure, typical, spread, n in profile.summary_rows()]
 
 
 def _check_sheet_path(sheet: Path) -> None:
@@ -196,17 +214,19 @@ def calibrate(
         None, "--sheet", metavar="PATH",
         help="Write the contact sheet (.png or .jpg) here. Without --sheet: NAME_sheet.png beside the profile.",
     ),
+    group: bool = _flag("--group", "Learn the framing of group photos: everyone from the highest head to the lowest feet."),
     model: Optional[str] = ModelOption,
 ) -> None:
     """Learn your favourite framing from reference photos and save it as a profile."""
     from guide import calibration as cal
     from guide.images import write_image_atomic
     from guide.overlay import contact_sheet, thumbnail
+    from guide.profile import profile_slot, save_profile
 
     if sheet is not None:
         _check_sheet_path(sheet)
     try:
-        slot = cal.profile_slot(name)  # what is saved there now: another run's save is noticed, not replaced
+        slot = profile_slot(name)  # what is saved there now: another run's save is noticed, not replaced
         files = cal.reference_files(folder)
     except GuideError as exc:
         fail_on(exc)
@@ -215,7 +235,7 @@ def calibrate(
     tiles = []
     hide = not sys.stderr.isatty()  # a bar is for people watching, not for logs
     with typer.progressbar(length=len(files), label="Reading references", file=sys.stderr, hidden=hide) as bar:
-        for verdict, analysis in cal.analyze_references(bodypix, files, folder):
+        for verdict, analysis in cal.analyze_references(bodypix, files, folder, group=group):
             verdicts.append(verdict)
             if analysis is not None:
                 caption = ("ok " if verdict.accepted else "skip: " + (verdict.reason or "")) + " " + Path(verdict.file).name
@@ -223,9 +243,9 @@ def calibrate(
             bar.update(1)
 
     accepted = [v for v in verdicts if v.accepted]
-    profile = cal.build_profile(name, bodypix.name, verdicts, str(folder)) if accepted else None
+    profile = cal.build_profile(name, bodypix.name, verdicts, str(folder), group=group) if accepted else None
     try:
-        path, replaced = (cal.save_profile(profile, slot=slot) if profile else (None, False))
+        path, replaced = (save_profile(profile, slot=slot) if profile else (None, False))
     except GuideError as exc:
         fail(f"profile not saved: {exc.message}", 2)
     sheet_path = sheet or slot.path.with_name(f"{name}_sheet.png")
@@ -245,7 +265,8 @@ def calibrate(
             "sheet": str(written) if written else None,
             "accepted": len(accepted),
             "photos": len(verdicts),
-            "groups": profile["groups"] if profile else {},
+            "group": group,
+            "groups": profile.to_dict()["groups"] if profile else {},
             "files": [cal.verdict_record(v) for v in verdicts],
         }, indent=2))
     else:
@@ -274,7 +295,7 @@ def profiles_list(ctx: typer.Context, as_json: bool = _flag("--json", "Print JSO
     """List saved profiles and the folder they are in (run `guide profiles show NAME` for one)."""
     if ctx.invoked_subcommand is not None:
         return
-    from guide.calibration import list_profiles, profiles_dir
+    from guide.profile import list_profiles, profiles_dir
 
     rows = list_profiles()
     if as_json:
@@ -290,7 +311,8 @@ def profiles_list(ctx: typer.Context, as_json: bool = _flag("--json", "Print JSO
             typer.echo(f"  {r['name']:20} unreadable: {r['error']}")
         else:
             used = ", ".join(f"{n} {g}" for g, n in r["accepted"].items())
-            typer.echo(f"  {r['name']:20} {r['created']}  {r['photos']} photos ({used} used)  model {r['model']}")
+            kind = "  group photos" if r["kind"] == "group" else ""
+            typer.echo(f"  {r['name']:20} {r['created']}  {r['photos']} photos ({used} used)  model {r['model']}{kind}")
 
 
 @profiles_app.command("show")
@@ -299,21 +321,22 @@ def profiles_show(
     as_json: bool = _flag("--json", "Print the whole profile file as JSON."),
 ) -> None:
     """Show one profile: where it is, how it was made and the framing it learned."""
-    from guide.calibration import load_profile, photo_counts, profile_path
+    from guide.profile import load_profile, profile_path
 
     try:
         profile = load_profile(name)
     except GuideError as exc:
         fail_on(exc)
     if as_json:
-        typer.echo(json.dumps(profile, indent=2))
+        typer.echo(json.dumps(profile.to_dict(), indent=2))
         return
-    used, skipped = photo_counts(profile)
+    used, skipped = profile.photo_counts()
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
     typer.echo(f"profile {name}: {profile_path(name).absolute()}")
-    typer.echo(f"  made {profile.get('created', '?')} with model {profile.get('model', '?')} from {profile.get('source', '?')}")
-    typer.echo(f"  {used} photos used, {sum(skipped.values())} skipped" + (f" ({reasons})" if reasons else ""))
-    typer.echo(f"\nLearned framing (typical value ± spread; frames of another shape use the {profile['primary']} group):")
+    typer.echo(f"  made {profile.created or '?'} with model {profile.model or '?'} from {profile.source or '?'}")
+    typer.echo(f"  {profile.kind} framing; {used} photo{'s' if used != 1 else ''} used, {sum(skipped.values())} skipped"
+               + (f" ({reasons})" if reasons else ""))
+    typer.echo(f"\nLearned framing (typical value ± spread; frames of another shape use the {profile.primary} group):")
     for line in _framing_table(profile):
         typer.echo(line)
 
@@ -334,6 +357,10 @@ def live(
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after this many frames."),
     auto_capture: bool = typer.Option(False, "--auto-capture", help="Capture after a countdown when the framing matches."),
     captures: Path = typer.Option(Path("captures"), "--captures", help="Folder for captured portraits."),
+    group: bool = _flag("--group", "Guide a group photo: everyone's head and feet in, the group's size and place."),
+    preview_portrait: bool = _flag(
+        "--preview-portrait", "Show (and record) the background blurred as the capture will be; key B toggles it."
+    ),
     resolution: float = typer.Option(
         0.5, "--resolution", min=0.1, max=1.0,
         help="Size of the whole-frame passes that find people, as a fraction of a 640x480 frame at any camera "
@@ -345,8 +372,8 @@ def live(
     model: Optional[str] = ModelOption,
 ) -> None:
     """Live framing guidance from a camera (or a video): instructions, target box, auto-capture."""
-    from guide import calibration as cal
     from guide.live import LiveOptions, LiveSession, display_available
+    from guide.profile import load_profile, profile_path, profiles_dir
     from guide.sources import open_source
 
     if camera is not None and source is not None:
@@ -355,19 +382,27 @@ def live(
         fail("no display to open a window on: use --no-window (with --record/--log to see the result)", 2)
     chosen = None
     try:
-        chosen = cal.load_profile(profile or "default")
-        framing_note = f"guide: framing profile {cal.profile_path(profile or 'default')}"
+        chosen = load_profile(profile or "default")
+        framing_note = f"guide: framing profile {profile_path(profile or 'default')}"
     except GuideError as exc:
         if profile is not None:
             fail_on(exc)
-        if cal.profile_path("default").exists():
+        if profile_path("default").exists():
             framing_note = f"guide: warning: {exc.message}; using the built-in framing rules"
         else:
-            framing_note = f"guide: no profile 'default' in {cal.profiles_dir().resolve()}; using the built-in framing rules"
+            framing_note = f"guide: no profile 'default' in {profiles_dir().resolve()}; using the built-in framing rules"
+    if chosen is not None and chosen.group != group:
+        again = "with --group" if chosen.group else "without --group"
+        message = (f"profile {profile_path(profile or 'default')} was learnt from {chosen.kind} photos: run "
+                   f"`guide live` {again}, or calibrate a {'group' if group else 'single-person'} profile")
+        if profile is not None:
+            fail(message, 2)
+        chosen, framing_note = None, f"guide: {message}; using the built-in {'group ' if group else ''}framing rules"
     bodypix = _load(model, runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # one frame size for minutes: TFLite
     options = LiveOptions(
         resolution=resolution, window=window, auto_capture=auto_capture, captures=captures,
-        record=record, log=log, max_frames=max_frames, strength=strength,
+        record=record, log=log, max_frames=max_frames, strength=strength, group=group,
+        preview_portrait=preview_portrait,
     )
     try:
         frames = open_source(None if source else (camera or 0), source, width, height, fps, mirror, realtime)
@@ -414,6 +449,10 @@ def portrait_command(
     ),
     mask_out: Optional[Path] = typer.Option(None, "--mask-out", help="Write <stem>_matte.png soft alpha mattes (0-255) here."),
     force: bool = _flag("--force", "Write a fully blurred photo even when no person is found."),
+    relight: Relight = typer.Option(
+        "auto", "--relight", case_sensitive=False,
+        help="Lift a dark subject through the matte: auto (only when backlit), on (when darker than well lit), off.",
+    ),
     model: Optional[str] = ModelOption,
 ) -> None:
     """Portrait mode: every person sharp, the background blurred as a fast lens blurs it (or replaced)."""
@@ -440,7 +479,7 @@ def portrait_command(
     with typer.progressbar(paths, label="portrait", file=sys.stderr, hidden=hide) as bar:
         for path in bar:
             try:
-                result = portrait_photo(bodypix, path, out, strength, back, mask_out, force)
+                result = portrait_photo(bodypix, path, out, strength, back, mask_out, force, relight=relight.value)
             except GuideError as exc:
                 failures += 1
                 typer.echo(f"guide: error: {exc.message}", err=True)
@@ -455,7 +494,7 @@ def main() -> None:
     """Console entry point: usage mistakes become one `guide: error:` line and exit code 2."""
     # typer exports BadParameter but not its base, the usage-error type of the click
     # (or click copy) it runs on; every usage mistake is one of those.
-    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    usage_error: Any = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
     try:
         code = app(standalone_mode=False)
     except usage_error as exc:

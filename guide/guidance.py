@@ -16,33 +16,56 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from enum import StrEnum
 
+from guide import perspective
 from guide.measure import Framing, Landmarks, orientation_of
+from guide.profile import Profile, Stats
 
-ACTIONS = (
-    "step_back",
-    "step_closer",
-    "aim_up",
-    "aim_down",
-    "aim_left",
-    "aim_right",
-    "raise_camera",
-    "lower_camera",
-    "level_camera",
-    "hold",
-)
+
+class Action(StrEnum):
+    """What the person holding the camera is asked to do; JSON writes these strings.
+
+    The order is the order of importance: framing first (whole body in, size,
+    vertical and horizontal placement, camera height, level), then the light,
+    then hold.
+    """
+
+    STEP_BACK = "step_back"
+    STEP_CLOSER = "step_closer"
+    AIM_UP = "aim_up"
+    AIM_DOWN = "aim_down"
+    AIM_LEFT = "aim_left"
+    AIM_RIGHT = "aim_right"
+    RAISE_CAMERA = "raise_camera"
+    LOWER_CAMERA = "lower_camera"
+    LEVEL_CAMERA = "level_camera"
+    AVOID_BACKLIGHT = "avoid_backlight"  # made from a light measurement, ranked after every framing action
+    HOLD = "hold"
+
+
 TEXT = {
-    "step_back": "Step back",
-    "step_closer": "Step closer",
-    "aim_up": "Aim up",
-    "aim_down": "Aim down",
-    "aim_left": "Aim left",
-    "aim_right": "Aim right",
-    "raise_camera": "Raise the camera",
-    "lower_camera": "Lower the camera",
-    "level_camera": "Level the camera",
-    "hold": "Hold still",
+    Action.STEP_BACK: "Step back",
+    Action.STEP_CLOSER: "Step closer",
+    Action.AIM_UP: "Aim up",
+    Action.AIM_DOWN: "Aim down",
+    Action.AIM_LEFT: "Aim left",
+    Action.AIM_RIGHT: "Aim right",
+    Action.RAISE_CAMERA: "Raise the camera",
+    Action.LOWER_CAMERA: "Lower the camera",
+    Action.LEVEL_CAMERA: "Level the camera",
+    Action.AVOID_BACKLIGHT: "Turn so the light falls on the face",
+    Action.HOLD: "Hold still",
+}
+OPPOSITE = {
+    Action.STEP_BACK: Action.STEP_CLOSER,
+    Action.STEP_CLOSER: Action.STEP_BACK,
+    Action.AIM_UP: Action.AIM_DOWN,
+    Action.AIM_DOWN: Action.AIM_UP,
+    Action.AIM_LEFT: Action.AIM_RIGHT,
+    Action.AIM_RIGHT: Action.AIM_LEFT,
+    Action.RAISE_CAMERA: Action.LOWER_CAMERA,
+    Action.LOWER_CAMERA: Action.RAISE_CAMERA,
 }
 NO_ONE = "no one in frame"
 
@@ -64,6 +87,23 @@ THIRDS = (1 / 3, 0.5, 2 / 3)  # built-in: subject on a third or centred
 TYPICAL_HEAD_RATIO = 0.17  # head top to chin over body height, standing adult (measured 0.16-0.19)
 TYPICAL_WIDTH_RATIO = 0.3  # body width over body height, when the person's own is unknown
 MAX_ADVICE = 3
+# Camera height, a fraction of the subject's height: within this of the wanted height is fine (about one
+# named height, e.g. chest to waist, ~25 cm for an adult).
+CAMERA_HEIGHT_TOL = 0.12
+# The head ratio changes less than this (smoothed, frame to frame) by noise: a camera-height change the
+# ratio would show by less is not asked for (a far-away person: camera height hardly shows).
+RATIO_NOISE = 0.01
+# A move is asked so that a person who does OVERDO times what is asked lands at most PAST tolerances past
+# the wanted value (the middle of the far half of the tolerance): large moves are asked a little short
+# (bench/closed_loop.py: people do 60-120% of an ask).
+OVERDO = 1.2
+PAST = 0.5
+# A roll read from a person's body axis (`Target.weak_tilt`; it leans a few degrees with pose) is asked only
+# beyond its tolerance, and at most this many degrees at a time: never a large turn on the body's word alone.
+WEAK_TILT_MAX_ASK = 5.0
+# A step closer is put off (aim first) when doing 1.2x of it would bring the head or feet this close
+# to the frame's edge (fractions of the frame height).
+EDGE_MARGIN = 0.01
 # Score = 100 * exp(-SCORE_K * worst^2), worst = largest error in tolerances: 85 at the
 # edge of tolerance, 52 at twice it; anything cut counts as CUT_ERROR tolerances.
 SCORE_K = math.log(100 / 85)
@@ -72,15 +112,23 @@ CUT_ERROR = 3.0
 
 @dataclass
 class Advice:
-    """One thing to do. `amount` is how far off, positive: fraction of the frame for
-    size and placement, body-height fraction for head_ratio, degrees for level."""
+    """One thing to do. `amount` is how far to go, positive: fraction of the frame for
+    size and placement, fraction of the person's height for camera height, degrees for level."""
 
-    action: str
+    action: Action
     amount: float
     text: str
 
 
-HOLD = Advice("hold", 0.0, TEXT["hold"])
+HOLD = Advice(Action.HOLD, 0.0, TEXT[Action.HOLD])
+
+
+@dataclass
+class Dropped:
+    """An ask no longer made for this subject, and why (`guide.followup`)."""
+
+    action: Action
+    reason: str
 
 
 @dataclass
@@ -99,6 +147,11 @@ class Target:
     source: str  # "profile NAME" or "built-in"
     center_choices: tuple[float, ...] = ()
     needs_crop: bool = False
+    # Wanted camera height as a fraction of the subject's height, and its tolerance (guide.perspective);
+    # None: camera height is not guided.
+    camera_height: tuple[float, float] | None = None
+    # The measured tilt is a person's body axis, not the scene's verticals (guide.level): a weak cue.
+    weak_tilt: bool = False
 
 
 @dataclass
@@ -111,6 +164,7 @@ class Guidance:
     crop: tuple[int, int, int, int] | None  # frame pixels: the profile-aspect crop, if any
     message: str | None = None  # e.g. NO_ONE
     errors: dict[str, float] = field(default_factory=dict)  # signed error / tolerance per check
+    dropped: list[Dropped] = field(default_factory=list)  # asks given up for this subject, with why
 
 
 # --- targets -------------------------------------------------------------------------
@@ -120,33 +174,50 @@ def tolerance(name: str, mad: float) -> float:
     return max(TOL_K * mad, TOL_FLOOR[name])
 
 
-def target_from_profile(profile: dict[str, Any], orientation: str) -> Target:
+def target_from_profile(profile: Profile, orientation: str) -> Target:
     """The profile's group for the camera's orientation, else its primary group (with a crop).
 
     Wanted values are the medians, except tilt: the wanted tilt is 0 (a level
-    camera) and the profile's typical lean only widens the tolerance.
+    camera) and the profile's typical lean only widens the tolerance; and the
+    head ratio, which is the reference people's proportions as much as the
+    camera's height: the camera height the profile's `camera_height` term
+    holds is wanted instead (a profile without it: the one its median framing
+    gives, see guide.perspective).
     """
-    groups = profile["groups"]
-    if not groups:
-        raise ValueError(f"profile {profile.get('name')!r} has no framing groups")
-    key = orientation if orientation in groups else (profile.get("primary") or next(iter(groups)))
-    group = groups[key]
+    key, group = profile.framing_group(orientation)
     values: dict[str, tuple[float, float]] = {}
-    for name, stats in group["measurements"].items():
-        if name not in TOL_FLOOR:
+    for name, stats in group.measurements.items():
+        if name not in TOL_FLOOR or name == "head_ratio":
             continue
-        tol = tolerance(name, float(stats.get("mad", 0.0)))
+        tol = tolerance(name, stats.mad)
         if name == "tilt_deg":
-            values[name] = (0.0, max(tol, abs(float(stats["median"]))))
+            values[name] = (0.0, max(tol, abs(stats.median)))
         else:
-            values[name] = (float(stats["median"]), tol)
+            values[name] = (stats.median, tol)
     return Target(
         values=values,
         orientation=key,
-        aspect_ratio=float(group["aspect_ratio"]),
-        source=f"profile {profile.get('name', '?')}",
+        aspect_ratio=group.aspect_ratio,
+        source=f"profile {profile.name}",
         needs_crop=key != orientation,
+        camera_height=None if profile.group else _profile_camera_height(
+            group.camera_height, group.measurements, group.aspect_ratio
+        ),
     )
+
+
+def _profile_camera_height(
+    term: Stats | None, stats: dict[str, Stats], aspect_ratio: float
+) -> tuple[float, float] | None:
+    """(wanted camera height, tolerance) from a profile group: its `camera_height` term, else its medians."""
+    if term is not None:
+        want = min(perspective.HIGHEST, max(perspective.LOWEST, term.median))
+        return want, max(CAMERA_HEIGHT_TOL, TOL_K * term.mad)
+    if not all(k in stats for k in ("head_ratio", "headroom", "footroom")):
+        return None
+    view = perspective.View(stats["headroom"].median, 1.0 - stats["footroom"].median, aspect_ratio)
+    c = perspective.camera_height(stats["head_ratio"].median, perspective.TYPICAL_OWN_RATIO, view)
+    return min(perspective.HIGHEST, max(perspective.LOWEST, c)), CAMERA_HEIGHT_TOL
 
 
 def builtin_target(orientation: str, aspect_ratio: float) -> Target:
@@ -243,16 +314,18 @@ def framing_in_crop(
 # --- advice ----------------------------------------------------------------------------
 
 
-def how_far(action: str, amount: float, distance_ratio: float | None = None) -> str:
+def how_far(action: str, amount: float, distance_ratio: float | None = None, height: float | None = None) -> str:
     """How much to do, in words a person can act on ("" when it cannot be said).
 
     `amount` is in the action's units (see `Advice`). For a step,
     `distance_ratio` is the wanted distance over the present one (the body's
     size in the picture goes as one over the distance); the step itself
     cannot be said in metres without knowing how far away the person is.
+    For camera height, `height` is the wanted height as a fraction of the
+    person's: said as a height they can reach ("to waist height").
     """
     amount = abs(amount)
-    if action in ("step_back", "step_closer"):
+    if action in (Action.STEP_BACK, Action.STEP_CLOSER):
         if distance_ratio is None:
             return ""
         if abs(distance_ratio - 1.0) < 0.15:
@@ -260,22 +333,38 @@ def how_far(action: str, amount: float, distance_ratio: float | None = None) -> 
         if distance_ratio > 1.0:
             return f"to about {distance_ratio:.1f}x the distance"
         return f"to about {distance_ratio:.0%} of the distance"
-    if action in ("aim_up", "aim_down", "aim_left", "aim_right"):
+    if action in (Action.AIM_UP, Action.AIM_DOWN, Action.AIM_LEFT, Action.AIM_RIGHT):
         return "a little" if amount < 0.1 else f"by about {amount:.0%} of the frame"
-    if action in ("raise_camera", "lower_camera"):
-        return "a little" if amount < 2 * TOL_FLOOR["head_ratio"] else "a lot"
-    if action == "level_camera":
-        return f"by about {amount:.0f} degrees"
+    if action in (Action.RAISE_CAMERA, Action.LOWER_CAMERA):
+        if height is not None:
+            return "to " + perspective.height_words(height)
+        return "a little" if amount < 2 * CAMERA_HEIGHT_TOL else "a lot"
+    if action == Action.LEVEL_CAMERA:
+        return f"by about {max(1, round(amount))} degree{'s' if round(amount) > 1 else ''}"
     return ""
 
 
-def _advice(action: str, amount: float, note: str = "", distance_ratio: float | None = None) -> Advice:
-    far = how_far(action, amount, distance_ratio)
-    if action == "level_camera" and note:  # "Level the camera (turn it clockwise by about 4 degrees)"
+def _advice(
+    action: Action, amount: float, note: str = "", distance_ratio: float | None = None, height: float | None = None
+) -> Advice:
+    far = how_far(action, amount, distance_ratio, height)
+    if action == Action.LEVEL_CAMERA and note:  # "Level the camera (turn it clockwise by about 4 degrees)"
         text = f"{TEXT[action]} ({note} {far})"
     else:
         text = TEXT[action] + (f" {far}" if far else "") + (f" ({note})" if note else "")
     return Advice(action, round(abs(amount), 4), text)
+
+
+def _short(d: float, tol: float) -> float:
+    """The move to ask for an error `d`: all of it, unless doing `OVERDO` times what is asked
+    would land more than `PAST` tolerances past the wanted value; then that much less."""
+    return math.copysign(min(abs(d), (abs(d) + PAST * tol) / OVERDO), d)
+
+
+def score_of(errors: dict[str, float]) -> int:
+    """0..100 from the errors in tolerances: 85 at the edge of tolerance, 52 at twice it."""
+    worst = max((abs(e) for e in errors.values()), default=CUT_ERROR)
+    return int(round(100 * math.exp(-SCORE_K * worst * worst)))
 
 
 def _nearest_center(target: Target, center_x: float | None) -> float | None:
@@ -299,28 +388,32 @@ def _room(target: Target) -> tuple[float, float, float, float, float, float]:
 def _cut_advice(
     head_cut: bool, feet_cut: bool, fr: Framing, marks: Landmarks, target: Target, ch: float
 ) -> list[Advice]:
-    """The body is not all in: step back, or aim where there is room for the missing part."""
+    """The body is not all in: step back, or aim where there is room for the missing part.
+
+    The body's size is estimated from what is seen (a lower bound); the step
+    asked for brings that size to the wanted fill, no further.
+    """
     head, foot, fill, t_head, t_foot, t_fill = _room(target)
+    unknown = 2 * t_fill  # a step when nothing says how big the person is
     if head_cut and feet_cut:
-        return [_advice("step_back", max(1.0 - fill, t_fill), "head and feet cut")]
+        return [_advice(Action.STEP_BACK, max(1.0 - fill, unknown), "head and feet cut")]
     if feet_cut:
         hr = fr.headroom
         if hr is None:
-            return [_advice("step_back", t_fill, "feet cut")]
+            return [_advice(Action.STEP_BACK, unknown, "feet cut")]
         est = 1.0 - hr  # the visible part alone: a lower bound on the body's size
-        ratio = target.values.get("head_ratio", (TYPICAL_HEAD_RATIO, 0.0))[0]
-        if marks.chin and marks.head_top and marks.chin[1] > marks.head_top[1] and ratio > 0:
-            est = max(est, (marks.chin[1] - marks.head_top[1]) / ch / ratio)
+        if marks.chin and marks.head_top and marks.chin[1] > marks.head_top[1]:
+            est = max(est, (marks.chin[1] - marks.head_top[1]) / ch / TYPICAL_HEAD_RATIO)
         if est > fill + t_fill or hr - head <= t_head:
-            return [_advice("step_back", max(est - fill, t_fill), "feet cut")]
-        return [_advice("aim_down", max(hr + est + foot - 1.0, t_foot), "feet cut")]
+            return [_advice(Action.STEP_BACK, max(est - fill, t_fill), "feet cut")]
+        return [_advice(Action.AIM_DOWN, max(hr + est + foot - 1.0, t_foot), "feet cut")]
     fo = fr.footroom
     if fo is None:
-        return [_advice("step_back", t_fill, "head cut")]
+        return [_advice(Action.STEP_BACK, unknown, "head cut")]
     est = 1.0 - fo
     if est > fill + t_fill or fo - foot <= t_foot:
-        return [_advice("step_back", max(est - fill, t_fill), "head cut")]
-    return [_advice("aim_up", fo - foot, "head cut")]
+        return [_advice(Action.STEP_BACK, max(est - fill, t_fill), "head cut")]
+    return [_advice(Action.AIM_UP, fo - foot, "head cut")]
 
 
 def _target_box(
@@ -340,6 +433,33 @@ def _target_box(
     return (round(x0 + cx - half_w), round(y0 + cy - tall / 2), round(x0 + cx + half_w), round(y0 + cy + tall / 2))
 
 
+def _camera_height_advice(
+    fr: Framing, target: Target, own_ratio: float | None, errors: dict[str, float]
+) -> Advice | None:
+    """Raise or lower the camera to the wanted height, said as a height this person can reach.
+
+    Needs the person's own head share (`own_ratio`, guide.followup estimates
+    it at the first sight of them); the camera's present height is what the
+    perspective model says gives the measured ratio to someone of those
+    proportions.
+    """
+    if target.camera_height is None or own_ratio is None or fr.head_ratio is None:
+        return None
+    if fr.headroom is None or fr.footroom is None:
+        return None
+    want, tol = target.camera_height
+    view = perspective.View(fr.headroom, 1.0 - fr.footroom, fr.aspect_ratio)
+    now = perspective.camera_height(fr.head_ratio, own_ratio, view)
+    # Far away, camera height hardly changes the picture: the tolerance widens to what the ratio can show.
+    slope = perspective.sensitivity(own_ratio, now, view)
+    tol = max(tol, RATIO_NOISE / max(slope, 1e-6))
+    d = now - want
+    errors["camera_height"] = d / tol
+    if abs(d) <= tol:
+        return None
+    return _advice(Action.LOWER_CAMERA if d > 0 else Action.RAISE_CAMERA, d, height=want)
+
+
 def advise(
     fr: Framing | None,
     marks: Landmarks | None,
@@ -347,6 +467,7 @@ def advise(
     width: int,
     height: int,
     body_width_px: float | None = None,
+    own_ratio: float | None = None,
 ) -> Guidance:
     """Score and advice for one frame, from measurements (smoothed or not).
 
@@ -354,7 +475,13 @@ def advise(
     (`framing_in_crop`/`reframe`); which one is told by its aspect ratio.
     `marks` are full-frame landmarks (their `cut`/`missing` are used).
     `body_width_px` (e.g. the person's mask bbox width) sizes the target box;
-    without it a typical width-to-height ratio is used.
+    without it a typical width-to-height ratio is used. `own_ratio` is the
+    subject's own head share (guide.perspective); without it camera height is
+    not guided.
+
+    A large move is asked a little short of the error (`_short`), and a step
+    closer that would push the head or feet out of the frame (the picture
+    grows about its centre) waits for an aim that makes room for it first.
     """
     crop = crop_for(target, width, height)
     if fr is None or marks is None:
@@ -366,8 +493,13 @@ def advise(
     head_cut = "head" in marks.cut or (fr.headroom is not None and fr.headroom < 0)
     feet_cut = "feet" in marks.cut or (fr.footroom is not None and fr.footroom < 0)
     if head_cut or feet_cut:  # measurements that span the missing part mean nothing now
-        fr = replace(fr, body_fill=None, head_ratio=None,
-                     headroom=None if head_cut else fr.headroom, footroom=None if feet_cut else fr.footroom)
+        fr = replace(
+            fr,
+            body_fill=None,
+            head_ratio=None,
+            headroom=None if head_cut else fr.headroom,
+            footroom=None if feet_cut else fr.footroom,
+        )
     head, foot, fill, t_head, t_foot, t_fill = _room(target)
     v = target.values
     advice: list[Advice] = []
@@ -377,12 +509,17 @@ def advise(
         advice += _cut_advice(head_cut, feet_cut, fr, marks, target, ch)
         errors["cut"] = CUT_ERROR
     else:
+        step: Advice | None = None
+        zoom = zoom_max = 1.0  # how much the picture grows with the step asked for (and at most)
         if fr.body_fill is not None and "body_fill" in v:
             d = fr.body_fill - fill
             errors["body_fill"] = d / t_fill
             if abs(d) > t_fill:
-                ratio = fr.body_fill / fill if fill > 0 else None  # wanted distance / present distance
-                advice.append(_advice("step_back" if d > 0 else "step_closer", d, distance_ratio=ratio))
+                ask = _short(d, t_fill)
+                ratio = fr.body_fill / (fr.body_fill - ask)  # wanted distance / present distance
+                step = _advice(Action.STEP_BACK if d > 0 else Action.STEP_CLOSER, ask, distance_ratio=ratio)
+                zoom = (fr.body_fill - ask) / fr.body_fill
+                zoom_max = (fr.body_fill - OVERDO * ask) / fr.body_fill  # a person doing more than asked
         offsets, tols = [], []  # body centre below the wanted centre, from either end
         if fr.headroom is not None and "headroom" in v:
             offsets.append(fr.headroom - head)
@@ -390,33 +527,49 @@ def advise(
         if fr.footroom is not None and "footroom" in v:
             offsets.append(foot - fr.footroom)
             tols.append(t_foot)
+        aim: Advice | None = None
         if offsets:
             dy, tol = sum(offsets) / len(offsets), sum(tols) / len(tols)
             errors["vertical"] = dy / tol
-            if abs(dy) > tol:  # too low in the frame: turn the camera down so the subject moves up
-                advice.append(_advice("aim_down" if dy > 0 else "aim_up", dy))
+            edge = min((0.5 - (0.5 - r) * zoom_max for r in (fr.headroom, fr.footroom) if r is not None), default=1.0)
+            if zoom > 1.0 and edge < EDGE_MARGIN and fr.body_fill is not None:
+                # Aim so that the body's centre, after the step, lands on the wanted centre.
+                centre = (
+                    (fr.headroom or 0.0) + 0.5 * fr.body_fill
+                    if fr.headroom is not None
+                    else 1.0 - (fr.footroom or 0.0) - 0.5 * fr.body_fill
+                )
+                wanted = (head + 1.0 - foot) / 2
+                dy = centre - 0.5 - (wanted - 0.5) / zoom
+                if abs(dy) > 0.5 * tol:
+                    aim = _advice(Action.AIM_DOWN if dy > 0 else Action.AIM_UP, dy, "room for the step")
+                    step, aim = aim, step  # the aim goes first
+            elif abs(dy) > tol:  # too low in the frame: turn the camera down so the subject moves up
+                aim = _advice(Action.AIM_DOWN if dy > 0 else Action.AIM_UP, _short(dy, tol))
+        advice += [a for a in (step, aim) if a is not None]
 
     center = _nearest_center(target, fr.center_x)
     if fr.center_x is not None and center is not None and "center_x" in v:
         dx, tol = fr.center_x - center, v["center_x"][1]
         errors["center_x"] = dx / tol
         if abs(dx) > tol:  # too far right: turn the camera right so the subject moves left
-            advice.append(_advice("aim_right" if dx > 0 else "aim_left", dx))
-    if fr.head_ratio is not None and "head_ratio" in v:
-        want, tol = v["head_ratio"]
-        d = fr.head_ratio - want
-        errors["head_ratio"] = d / tol
-        if abs(d) > tol:  # low camera: longer legs, smaller ratio
-            advice.append(_advice("raise_camera" if d < 0 else "lower_camera", d))
+            advice.append(_advice(Action.AIM_RIGHT if dx > 0 else Action.AIM_LEFT, _short(dx, tol)))
+    lift = _camera_height_advice(fr, target, own_ratio, errors)
+    if lift is not None:
+        advice.append(lift)
     if fr.tilt_deg is not None and "tilt_deg" in v:
         want, tol = v["tilt_deg"]
         d = fr.tilt_deg - want
         errors["tilt_deg"] = d / tol
         if abs(d) > tol:  # leaning right in the image: the camera is rolled anticlockwise
-            advice.append(_advice("level_camera", d, "turn it clockwise" if d > 0 else "turn it anticlockwise"))
+            ask = _short(d, tol)
+            if target.weak_tilt:  # a body's axis, not the scene's verticals: only what is surely there
+                ask = math.copysign(min(abs(d) - tol, WEAK_TILT_MAX_ASK), d)
+            advice.append(
+                _advice(Action.LEVEL_CAMERA, ask, "turn it clockwise" if d > 0 else "turn it anticlockwise")
+            )
 
-    worst = max((abs(e) for e in errors.values()), default=CUT_ERROR)
-    score = int(round(100 * math.exp(-SCORE_K * worst * worst)))
+    score = score_of(errors)
     unseen = [p for p in ("head", "feet") if p in marks.missing and p not in marks.cut]
     message = None
     if unseen:  # cannot confirm the framing: never "hold"
@@ -424,8 +577,14 @@ def advise(
         score = min(score, 50)
     elif not advice:
         advice = [HOLD]
-    return Guidance(score, advice[:MAX_ADVICE], _target_box(fr, target, center, box, body_width_px), crop, message,
-                    {k: round(e, 3) for k, e in errors.items()})
+    return Guidance(
+        score,
+        advice[:MAX_ADVICE],
+        _target_box(fr, target, center, box, body_width_px),
+        crop,
+        message,
+        {k: round(e, 3) for k, e in errors.items()},
+    )
 
 
 def no_one(crop: tuple[int, int, int, int] | None = None) -> Guidance:

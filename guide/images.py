@@ -82,7 +82,7 @@ def read_photo(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
+            img: Image.Image = Image.open(path)
             original_w, original_h = img.size
             exif = img.info.get("exif")
             if img.format == "JPEG" and original_w * original_h > max_pixels:

@@ -1,13 +1,26 @@
 """Is the camera level? Read from the scene's straight lines, not from how the person stands.
 
 A person leans, bends, squats and skis; none of that says anything about the
-camera. Walls, door frames, poles and window edges do: with a level camera they
-are vertical in the picture (tilting the camera up or down makes them converge
-symmetrically, which leaves their median direction vertical). `scene_roll`
-finds long, nearly vertical line segments away from the people and returns
-their length-weighted median lean, or None when the scene shows too few of
-them or they disagree. `camera_roll` adds the person's body axis only when they
-stand upright, and says nothing when the two disagree.
+camera. Walls, door frames, poles and window edges do. With a level camera
+aimed straight ahead they are vertical in the picture; aimed down into a room
+(or up at a building) they converge on a vanishing point below (above) the
+picture, and a wide lens shows it strongly: a radiator at the frame's left
+edge leans 7 degrees with the camera level. Either way the camera's roll is
+the direction from the picture's centre (the principal point) to the
+verticals' vanishing point, measured from vertical: a camera turned about its
+optical axis turns that point about the centre. Parallel verticals are the
+limit of a vanishing point very far away, and give their common direction.
+
+`scene_roll` finds long, nearly vertical line segments off the people (their
+masks, so the wall behind someone still counts) and fits the vanishing point
+most of their length passes through (`roll_of`): a consensus over hypotheses
+from pairs of segments, then a length-weighted least-squares refinement that
+keeps the convergence only where the segments show it beyond their noise.
+It returns None when they are too few or point two ways (a stick leaning on a
+fence beside its posts: saying nothing beats a confident wrong answer).
+`camera_roll` adds the person's body axis only when they stand upright, and
+says nothing when the two disagree; a body's axis leans a few degrees with
+pose, so guidance asks only what lies beyond its tolerance from it.
 
 Angles are degrees, positive when the picture's verticals lean towards its
 right at the top, which is what a camera rolled anticlockwise shows (the same
@@ -23,13 +36,28 @@ import cv2
 import numpy as np
 
 from guide.body import KEYPOINT_ID
+from guide.geometry import Grid, resample
 
 WORK_WIDTH = 320  # lines are found on the frame scaled to this width: cheap, and enough for long edges
 MAX_LEAN = 20.0  # degrees from vertical a segment may lean and still count as a vertical of the scene
-MIN_LENGTH = 0.12  # segments at least this share of the picture's height
-MIN_TOTAL = 0.6  # their lengths must add up to this share of the height
+MIN_LENGTH = 0.08  # segments at least this share of the picture's height (a zoomed view's edges are short)
+MIN_TOTAL = 0.6  # the agreeing segments' lengths must add up to this share of the height
+MIN_SEGMENTS = 2  # ... and be at least this many (two long edges that agree: a pole, a door frame)
 LEVEL_TOLERANCE = 2.0  # degrees of roll that "level" allows when the scene shows the verticals
-MAX_SPREAD = 2.5  # degrees: the verticals must agree (weighted MAD) to be trusted
+INLIER = 2.0  # degrees a segment may lean off the fitted vanishing point's direction and still count
+BANDWIDTH = 1.0  # degrees: how closely a segment must agree with a hypothesis to support it (Gaussian)
+RIVAL = 0.5  # another reading (SEPARATION or more away) with this share of the best one's support: ambiguous
+SEPARATION = 3.0  # degrees
+# The vanishing point lies at least this many picture heights from the centre (a phone's lens aimed
+# 35 degrees down puts it there; portraits are taken within that): nearer, the "verticals" are something else (a roof's slope, a stick).
+MIN_VP_DISTANCE = 1.5
+CONVERGENCE_T = 2.5  # the verticals' convergence is used only this many standard errors clear of none
+CONVERGING_GAIN = 1.5  # ... and where it explains this many times the length parallel verticals would
+BALANCE = 0.2  # ... and where at least this share of its segments' length lies on either side of the centre
+BORDER = 0.015  # a segment hugging the picture's left or right edge (share of the width) is its border
+MAX_CANDIDATES = 40  # the longest segments are enough to find the consensus (pairs: 780 hypotheses)
+MIN_SHARE = 0.4  # the agreeing segments must be at least this share of all candidate length
+ON_PEOPLE_MARGIN = 0.02  # a segment this close to a person's mask (share of the width) is on them
 DISAGREE = 4.0  # degrees between the scene and an upright body that make both suspect
 _LSD = cv2.createLineSegmentDetector()  # sub-pixel segments: their angles are good to a fraction of a degree
 
@@ -43,49 +71,228 @@ class Roll:
     source: str
 
 
+@dataclass(frozen=True)
+class Segments:
+    """The scene's candidate verticals: lean (degrees, as `Roll`), length (share of the picture's
+    height) and ends (x0, y0, x1, y1, image pixels), one row each; `size` is the picture's (width,
+    height), whose centre is taken for the principal point."""
+
+    lean: np.ndarray
+    length: np.ndarray
+    ends: np.ndarray
+    size: tuple[int, int]
+
+
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     order = np.argsort(values)
     cum = np.cumsum(weights[order])
     return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-def scene_roll(image_bgr: np.ndarray, people: Sequence[tuple[float, float, float, float]] = ()) -> Roll | None:
-    """The roll the scene's vertical lines show, or None if they are too few or disagree.
+def vertical_segments(
+    image_bgr: np.ndarray,
+    people: Sequence[tuple[float, float, float, float]] = (),
+    mask: tuple[np.ndarray, Grid] | None = None,
+) -> Segments:
+    """Long, nearly vertical line segments of the picture that are not on a person.
 
-    Segments in `people`'s boxes (x0, y0, x1, y1, image pixels) are left out:
-    a leaning person is not a wall.
+    A segment is left out when its middle lies in one of `people`'s boxes
+    (x0, y0, x1, y1, image pixels: people known only by a box), or when its
+    middle or either quarter point lies on (or next to) `mask`, a person mask
+    on its grid: a leg or an arm is not a wall, and a mask leaves the wall
+    behind a person's box in play.
     """
     h, w = image_bgr.shape[:2]
     scale = min(1.0, WORK_WIDTH / w)
-    small = cv2.resize(image_bgr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    small = cv2.resize(image_bgr, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1.0 else image_bgr
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    sh, sw = gray.shape
-    segments = _LSD.detect(gray)[0]
-    if segments is None:
-        return None
-    x0, y0, x1, y1 = np.asarray(segments, np.float64).reshape(-1, 4).T
-    mx, my = (x0 + x1) / (2 * scale), (y0 + y1) / (2 * scale)  # segment middles, image pixels
-    on_someone = np.zeros(mx.shape, bool)
-    for bx0, by0, bx1, by1 in people:
-        on_someone |= (mx >= bx0) & (mx <= bx1) & (my >= by0) & (my <= by1)
-    x0, y0, x1, y1 = x0[~on_someone], y0[~on_someone], x1[~on_someone], y1[~on_someone]
+    found = _LSD.detect(gray)[0]
+    if found is None:
+        return Segments(np.zeros(0), np.zeros(0), np.zeros((0, 4)), (w, h))
+    x0, y0, x1, y1 = np.asarray(found, np.float64).reshape(-1, 4).T
     dx, dy = x1 - x0, y1 - y0
     flip = dy > 0  # orient every segment bottom -> top
     dx[flip], dy[flip] = -dx[flip], -dy[flip]
     lean = np.degrees(np.arctan2(dx, -dy))  # 0 = vertical, positive = top towards the right
-    length = np.hypot(dx, dy)
-    long_enough = length >= MIN_LENGTH * sh
-    lean, length = lean[long_enough], length[long_enough]
-    keep = np.abs(lean) <= MAX_LEAN
-    if np.count_nonzero(keep) < 3 or length[keep].sum() < MIN_TOTAL * sh:
+    length = np.hypot(dx, dy) / sh
+    keep = (length >= MIN_LENGTH) & (np.abs(lean) <= MAX_LEAN)
+    edge = BORDER * sw  # a letterbox bar, a sensor's dark column, a photo's own edge: no vertical of the scene
+    keep &= ~((np.maximum(x0, x1) < edge) | (np.minimum(x0, x1) > sw - 1 - edge))
+    mx, my = (x0 + x1) / (2 * scale), (y0 + y1) / (2 * scale)  # segment middles, image pixels
+    for bx0, by0, bx1, by1 in people:
+        keep &= ~((mx >= bx0) & (mx <= bx1) & (my >= by0) & (my <= by1))
+    if mask is not None and keep.any():
+        values, grid = mask
+        on = resample(values.astype(np.uint8), grid, Grid.over((0, 0, w, h), sw, sh, (w, h)), nearest=True, fill=0)
+        grow = max(1, round(ON_PEOPLE_MARGIN * sw))
+        on = cv2.dilate(on, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+        for t in (0.25, 0.5, 0.75):
+            u = np.clip(np.round(x0 + t * (x1 - x0)).astype(int), 0, sw - 1)
+            v = np.clip(np.round(y0 + t * (y1 - y0)).astype(int), 0, sh - 1)
+            keep &= on[v, u] == 0
+    ends = np.stack([x0, y0, x1, y1], axis=1)[keep] / scale
+    return Segments(lean[keep], length[keep], ends, (w, h))
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """A vanishing point of the verticals: `roll` (degrees, the direction from the centre to it, as
+    `Roll`), `convergence` (one over its distance from the centre in picture heights; positive above
+    the picture, negative below, 0: parallel verticals), the segments it explains, their length, and
+    its score (length weighted by agreement within BANDWIDTH)."""
+
+    roll: float
+    convergence: float
+    inliers: np.ndarray
+    support: float
+    score: float
+
+
+def _predicted_lean(roll: np.ndarray, convergence: np.ndarray, middle: np.ndarray) -> np.ndarray:
+    """Lean (degrees) of the line from each segment's middle (rows of `middle`, centre-relative, picture
+    heights) to each hypothesis' vanishing point: (hypotheses, segments)."""
+    r = np.radians(roll)[:, None]
+    c = convergence[:, None]
+    gx = np.sin(r) - c * middle[None, :, 0]
+    gy = -np.cos(r) - c * middle[None, :, 1]
+    return np.degrees(np.arctan2(gx, -gy))
+
+
+def _hypotheses(lean: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(roll, convergence) candidates: each segment's own direction (parallel verticals), and the
+    point where each pair of segments meets, where it lies far enough from the picture to be theirs."""
+    n = len(lean)
+    rolls, convergences = [lean], [np.zeros(n)]
+    if n >= 2:
+        ones = np.ones(n)
+        lines = np.cross(np.stack([ends[:, 0], ends[:, 1], ones], 1), np.stack([ends[:, 2], ends[:, 3], ones], 1))
+        i, j = np.triu_indices(n, 1)
+        x, y, w = np.cross(lines[i], lines[j]).T
+        up = np.where(y > 0, -1.0, 1.0)  # point (x, y) upwards; w's sign then says above (+) or below (-)
+        x, y, w = x * up, y * up, w * up
+        norm = np.hypot(x, y)
+        ok = norm > 1e-12
+        roll = np.degrees(np.arctan2(x, -y))
+        convergence = np.divide(w, norm, out=np.zeros_like(w), where=ok)
+        ok &= (np.abs(roll) <= MAX_LEAN) & (np.abs(convergence) <= 1.0 / MIN_VP_DISTANCE)
+        rolls.append(roll[ok])
+        convergences.append(convergence[ok])
+    return np.concatenate(rolls), np.concatenate(convergences)
+
+
+def _consensus(
+    lean: np.ndarray, length: np.ndarray, ends: np.ndarray, middle: np.ndarray, converging: bool = True
+) -> _Fit | None:
+    """The hypothesis most of the segments' length agrees with (within BANDWIDTH, softly); a
+    converging one must explain CONVERGING_GAIN times what the best parallel one does (it has one
+    more degree of freedom: two leaning sticks beside two posts fit some vanishing point)."""
+    if len(lean) == 0:
         return None
+    roll, convergence = _hypotheses(lean, ends)
+    residual = lean[None, :] - _predicted_lean(roll, convergence, middle)
+    score = (length[None, :] * np.exp(-0.5 * (residual / BANDWIDTH) ** 2)).sum(axis=1)
+    parallel = convergence == 0.0
+    best = int(np.argmax(np.where(parallel, score, -1.0)))
+    other = int(np.argmax(np.where(parallel, -1.0, score)))
+    if converging and not parallel[other] and score[other] > CONVERGING_GAIN * score[best]:
+        best = other  # a vanishing point in reach only where it explains clearly more than parallel lines
+    inliers = np.abs(residual[best]) <= INLIER
+    return _Fit(float(roll[best]), float(convergence[best]), inliers, float(length[inliers].sum()), float(score[best]))
+
+
+def _refine(fit: _Fit, lean: np.ndarray, length: np.ndarray, middle: np.ndarray) -> _Fit:
+    """Length-weighted least squares of (roll, convergence) over the inliers, twice with the inliers
+    found again; the convergence is kept only where it stands CONVERGENCE_T standard errors clear of
+    zero and its segments lie on both sides of the centre (segments all on one side cannot say how
+    the verticals converge at the centre), else the verticals are taken as parallel: their length-weighted median lean."""
+    roll, convergence, inliers = fit.roll, fit.convergence, fit.inliers
+    for _ in range(2):
+        m, y, w = middle[inliers], lean[inliers], length[inliers]
+        converging = len(y) >= 4
+        if converging:
+            p = np.array([roll, convergence])
+            for _ in range(4):  # Gauss-Newton; the model is nearly linear in both
+                base = _predicted_lean(p[:1], p[1:], m)[0]
+                jac = np.stack(
+                    [
+                        (_predicted_lean(p[:1] + 1e-3, p[1:], m)[0] - base) / 1e-3,
+                        (_predicted_lean(p[:1], p[1:] + 1e-4, m)[0] - base) / 1e-4,
+                    ],
+                    axis=1,
+                )
+                normal = jac.T @ (w[:, None] * jac)
+                if np.linalg.cond(normal) > 1e12:
+                    converging = False
+                    break
+                p = p + np.linalg.solve(normal, jac.T @ (w * (y - base)))
+            if converging:
+                r = y - _predicted_lean(p[:1], p[1:], m)[0]
+                noise = max(float((w * r * r).sum() / (len(y) - 2)), 0.05**2 * float(w.mean()))
+                error = float(np.sqrt(noise * np.linalg.inv(normal)[1, 1]))
+                converging = abs(float(p[1])) > CONVERGENCE_T * error and abs(float(p[1])) <= 1.0 / MIN_VP_DISTANCE
+                # Sides of the line from the centre to the vanishing point: one object's edges on one side
+                # (a lamp post's pieces, a stray line) say nothing of how the verticals converge.
+                side = m[:, 0] * np.cos(np.radians(p[0])) + m[:, 1] * np.sin(np.radians(p[0]))
+                converging &= min(float(w[side < 0].sum()), float(w[side > 0].sum())) >= BALANCE * float(w.sum())
+                roll, convergence = float(p[0]), float(p[1])
+        if not converging:
+            roll, convergence = _weighted_median(y, w), 0.0
+        residual = lean - _predicted_lean(np.array([roll]), np.array([convergence]), middle)[0]
+        inliers = np.abs(residual) <= INLIER
+        if np.count_nonzero(inliers) == 0:
+            break
+    residual = lean - _predicted_lean(np.array([roll]), np.array([convergence]), middle)[0]
+    score = float((length * np.exp(-0.5 * (residual / BANDWIDTH) ** 2)).sum())
+    return _Fit(roll, convergence, inliers, float(length[inliers].sum()), score)
+
+
+def roll_of(segments: Segments) -> Roll | None:
+    """The roll the verticals agree on, or None when they are too few or point two ways.
+
+    The vanishing point most of the segments' length passes through is found
+    first (`_consensus`, then `_refine`); the roll is the direction from the
+    picture's centre to it. Among the segments it does not explain, a rival
+    direction (parallel lines: two leftover segments always meet somewhere) SEPARATION or more away with half its support (a leaning stick
+    beside a post, a strut, a row of people's legs) makes the reading
+    ambiguous, so nothing is said.
+    """
+    lean, length, ends = segments.lean, segments.length, segments.ends
+    if len(lean) < MIN_SEGMENTS:
+        return None
+    w, h = segments.size
+    keep = np.argsort(-length)[:MAX_CANDIDATES]
     lean, length = lean[keep], length[keep]
-    roll = _weighted_median(lean, length)
-    spread = _weighted_median(np.abs(lean - roll), length)
-    if spread > MAX_SPREAD:
+    ends = (ends[keep] - np.array([w, h, w, h]) / 2.0) / h  # centre-relative, picture heights
+    middle = np.stack([(ends[:, 0] + ends[:, 2]) / 2, (ends[:, 1] + ends[:, 3]) / 2], axis=1)
+    first = _consensus(lean, length, ends, middle)
+    if first is None:
         return None
-    confidence = float(min(1.0, length.sum() / (3 * sh)) * (1.0 - spread / (2 * MAX_SPREAD)))
-    return Roll(roll, confidence, "scene")
+    fit = _refine(first, lean, length, middle)
+    rest = ~fit.inliers
+    rival = _consensus(lean[rest], length[rest], ends[rest], middle[rest], converging=False)
+    if rival is not None and rival.score > RIVAL * fit.score and abs(rival.roll - fit.roll) > SEPARATION:
+        return None
+    total = fit.support
+    if np.count_nonzero(fit.inliers) < MIN_SEGMENTS or total < MIN_TOTAL or total < MIN_SHARE * float(length.sum()):
+        return None
+    residual = lean - _predicted_lean(np.array([fit.roll]), np.array([fit.convergence]), middle)[0]
+    spread = _weighted_median(np.abs(residual[fit.inliers]), length[fit.inliers])
+    confidence = float(min(1.0, total / 3.0) * (1.0 - spread / (2 * INLIER)))
+    return Roll(fit.roll, confidence, "scene")
+
+
+def scene_roll(
+    image_bgr: np.ndarray,
+    people: Sequence[tuple[float, float, float, float]] = (),
+    mask: tuple[np.ndarray, Grid] | None = None,
+) -> Roll | None:
+    """The roll the scene's vertical lines show, or None if they are too few or disagree.
+
+    Segments on people (`people`'s boxes, `mask`) are left out: a leaning
+    person is not a wall (see `vertical_segments`).
+    """
+    return roll_of(vertical_segments(image_bgr, people, mask))
 
 
 def upright(keypoints: np.ndarray, min_score: float = 0.3) -> bool:
@@ -114,16 +321,19 @@ def upright(keypoints: np.ndarray, min_score: float = 0.3) -> bool:
     if not legs:
         return False
     # The torso against the legs: from both sides' midpoints when all four joints are seen, else one side.
-    both = [point(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
-    if all(p is not None for p in both):
-        ls, rs, lh, rh = both  # type: ignore[misc]
+    both = [
+        p for p in (point(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")) if p is not None
+    ]
+    if len(both) == 4:
+        ls, rs, lh, rh = both
         shoulder, hip = (ls + rs) / 2, (lh + rh) / 2
-        ankle = sum(point(f"{side}_ankle") for side in legs) / len(legs)  # type: ignore[misc]
+        ankle = np.mean([a for a in (point(f"{side}_ankle") for side in legs) if a is not None], axis=0)
     else:
         side = legs[0]
-        shoulder, hip, ankle = point(f"{side}_shoulder"), point(f"{side}_hip"), point(f"{side}_ankle")
-        if shoulder is None or hip is None or ankle is None:
+        one = [point(f"{side}_{joint}") for joint in ("shoulder", "hip", "ankle")]
+        if any(p is None for p in one):
             return False
+        shoulder, hip, ankle = (p for p in one if p is not None)
     torso, leg = shoulder - hip, hip - ankle
     return bool(torso[1] < 0 and leg[1] < 0 and angle(torso, leg) <= 10)  # not lying, not bending
 

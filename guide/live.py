@@ -25,7 +25,7 @@ import sys
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -34,19 +34,25 @@ import numpy as np
 
 from guide.errors import GuideError, InputError, OutputError
 from guide.geometry import Grid
-from guide.guidance import Guidance, Target, advise, builtin_target, crop_for, framing_in_crop, target_from_profile
+from guide.light import Light, measure_light
+from guide.group import Group, find_group, group_framing, name_the_cut, span_x
+from guide.guidance import MAX_ADVICE, TEXT, Action, Advice, Guidance, Target, advise, builtin_target, crop_for, framing_in_crop, target_from_profile
 from guide.images import write_bytes_atomic
 from guide.level import LEVEL_TOLERANCE, Roll, camera_roll, scene_roll, upright
 from guide.measure import Framing, Landmarks, axis_lean, framing, landmarks, orientation_of
 from guide.model.bodypix import BodyPix
 from guide.model.quiet import quiet_stderr
-from guide.overlay import MaskTint, draw_guidance, draw_label, paste_thumbnail
+from guide.overlay import MaskTint, draw_guidance, draw_members, draw_label, paste_thumbnail
 from guide.parse import BodyParse
+from guide.portrait import preview_blur
+from guide.profile import Profile
+from guide.followup import FollowUp
 from guide.smoothing import AdviceStabilizer, FramingSmoother
 from guide.sources import CameraSource, Frame, FrameSource
-from guide.tracking import DETECT_SHORT_SIDE, SEARCH_SHORT_SIDE, SubjectTracker
+from guide.tracking import DETECT_SHORT_SIDE, SEARCH_SHORT_SIDE, GroupTracker, SubjectTracker
 
 WINDOW = "guide"
+LIGHT_EVERY = 15  # frames between exposure readings: light changes as slowly as the roll
 ROLL_EVERY = 15  # frames between looks at the scene's verticals: the camera's roll changes slowly (0.5 s at 30 fps)
 MAX_VIEW_SIDE = 960  # the window and the recording show frames at most this large; captures keep full size
 KEY_SPACE, KEY_ESC = 32, 27
@@ -65,6 +71,8 @@ class LiveOptions:
     log: Path | None = None
     max_frames: int | None = None
     strength: float = 3.0  # portrait blur: disc diameter, % of the frame's long side
+    group: bool = False  # guide a group photo: everyone's head and feet in, the group framed as one
+    preview_portrait: bool = False  # the view starts with the background blurred (key B toggles it)
 
 
 @dataclass
@@ -80,6 +88,9 @@ class Analysis:
     subject_id: int | None = None
     roi: tuple[int, int, int, int] | None = None  # frame pixels of the subject's crop; None: whole frame
     people: int = 0
+    group: list[tuple[float, float, float, float]] | None = None  # group mode: the members' boxes, frame pixels
+    group_cut: list[bool] = field(default_factory=list)  # group mode: is member i's head or feet cut
+    light: Light | None = None  # the subject's exposure against the background (every LIGHT_EVERY frames)
 
 
 @dataclass
@@ -111,21 +122,27 @@ class Analyzer:
     fixed on the first frame, once the camera's orientation is known.
     """
 
-    def __init__(self, model: BodyPix, profile: dict[str, Any] | None, options: LiveOptions) -> None:
+    def __init__(self, model: BodyPix, profile: Profile | None, options: LiveOptions) -> None:
         self.model, self.profile, self.options = model, profile, options
         scale = options.resolution / 0.5  # --resolution scales the whole-frame passes (0.5: the defaults)
-        self.tracker = SubjectTracker(
-            model,
-            threshold=options.threshold,
-            detect_short_side=max(2 * model.output_stride + 1, round(scale * DETECT_SHORT_SIDE)),
-            search_short_side=max(2 * model.output_stride + 1, round(scale * SEARCH_SHORT_SIDE)),
-        )
+        self.tracker: SubjectTracker | GroupTracker
+        if options.group:
+            self.tracker = GroupTracker(model, threshold=options.threshold)
+        else:
+            self.tracker = SubjectTracker(
+                model,
+                threshold=options.threshold,
+                detect_short_side=max(2 * model.output_stride + 1, round(scale * DETECT_SHORT_SIDE)),
+                search_short_side=max(2 * model.output_stride + 1, round(scale * SEARCH_SHORT_SIDE)),
+            )
         self.target: Target | None = None
         self.scene: Roll | None = None  # the camera's roll as the scene's verticals show it (every ROLL_EVERY frames)
         self._frames = 0
         self.timings: dict[str, float] = {}
+        self.light: Light | None = None
         self.smoother = FramingSmoother()
         self.stabilizer = AdviceStabilizer()
+        self.followup = FollowUp()  # per subject: asks that change nothing are dropped; their proportions
 
     def target_for(self, w: int, h: int) -> Target:
         if self.target is None:
@@ -143,12 +160,21 @@ class Analyzer:
         body = tracked.parse
         t_model = time.perf_counter()
         if self._frames % ROLL_EVERY == 0:
-            self.scene = scene_roll(frame.image, [p.bbox for p in body.people + self.tracker.others])
+            # The parse's people by their mask (the wall behind them stays in play), the others by their box.
+            self.scene = scene_roll(frame.image, [p.bbox for p in self.tracker.others], (body.mask, body.grid))
         self._frames += 1
         marks = fr = None
-        if body.subject is not None:
+        members: Group | None = None
+        if body.subject is not None and self.options.group:
+            everyone = [landmarks(body, i) for i in range(len(body.people))]
+            members = find_group(body, everyone, body.subject)
+        if members is not None:
+            marks = members.marks
+            fr = group_framing(body, members, everyone)
+        elif body.subject is not None:
             marks = landmarks(body, body.subject)
             fr = framing(body, body.subject, marks)
+        if fr is not None and marks is not None and body.subject is not None:
             # Level is the camera's roll: the scene's verticals, or an upright person's axis; never a lean.
             kp = body.people[body.subject].keypoints
             lean = axis_lean(kp)  # the axis only: a shoulder line's slope is no axis
@@ -156,6 +182,8 @@ class Analyzer:
             fr = replace(fr, tilt_deg=None if roll is None else roll.degrees)
             if roll is not None and roll.source == "scene" and "tilt_deg" in target.values:
                 target = replace(target, values={**target.values, "tilt_deg": (0.0, LEVEL_TOLERANCE)})
+            elif roll is not None and roll.source == "body":
+                target = replace(target, weak_tilt=True)  # asked only beyond its tolerance, a little at a time
             crop = crop_for(target, w, h)
             if crop is not None and fr is not None:
                 centre_px = fr.center_x * w if fr.center_x is not None else None
@@ -163,10 +191,22 @@ class Analyzer:
         t_measure = time.perf_counter()
         smoothed = self.smoother.update(fr, frame.t)
         width_px = None
-        if body.subject is not None:
+        if members is not None:
+            x0, x1 = span_x(body, members.members)
+            width_px = x1 - x0
+        elif body.subject is not None:
             x0, _, x1, _ = body.people[body.subject].bbox
             width_px = x1 - x0
-        guidance = self.stabilizer.update(advise(smoothed, marks, target, w, h, body_width_px=width_px), frame.t)
+        self.followup.see(tracked.subject_id, smoothed if marks is not None and not marks.cut else None)
+        advice = advise(smoothed, marks, target, w, h, body_width_px=width_px, own_ratio=self.followup.own_ratio)
+        advice = self.followup.filter(advice, frame.t)
+        if members is not None:
+            advice = name_the_cut(advice, members)
+        guidance = self.stabilizer.update(advice, frame.t)
+        self.followup.observe(guidance, frame.t)
+        if self._frames % LIGHT_EVERY == 1 or body.subject is None:
+            self.light = subject_light(frame.image, body) if body.subject is not None else None
+        guidance = with_light_advice(guidance, self.light)
         end = time.perf_counter()
         # Per-stage milliseconds of the last frame, for bench/live.py.
         self.timings = {
@@ -176,8 +216,27 @@ class Analyzer:
             "guidance": (end - t_measure) * 1000,
             "passes": 1.0 + tracked.detected,
         }
-        return Analysis(frame, body, marks, smoothed, guidance, (end - start) * 1000,
-                        tracked.subject_id, tracked.roi, tracked.people)
+        analysis = Analysis(frame, body, marks, smoothed, guidance, (end - start) * 1000,
+                            tracked.subject_id, tracked.roi, tracked.people, light=self.light)
+        if self.options.group:
+            chosen = members.members if members is not None else []
+            analysis.group = [body.people[i].bbox for i in chosen]
+            analysis.group_cut = [any(i in who for who in members.cut.values()) for i in chosen] if members else []
+        return analysis
+
+
+def subject_light(image: np.ndarray, body: BodyParse) -> Light | None:
+    """The subject's light (their skin and brightest parts against what is right behind them); the parse
+    may be a crop's: `measure_light` reads it on a small raster over the whole frame."""
+    return measure_light(image, body) if body.subject is not None else None
+
+
+def with_light_advice(guidance: Guidance, light: Light | None) -> Guidance:
+    """`guidance` with "turn so the light falls on the face" after the framing actions, when backlit."""
+    if light is None or not light.backlit or not guidance.advice or len(guidance.advice) >= MAX_ADVICE:
+        return guidance
+    ask = Advice(Action.AVOID_BACKLIGHT, round(-light.gap_ev, 2), TEXT[Action.AVOID_BACKLIGHT])
+    return replace(guidance, advice=[*guidance.advice, ask])
 
 
 class InlineInference:
@@ -252,7 +311,9 @@ def log_record(analysis: Analysis, fps: float) -> dict[str, Any]:
         "latency_ms": round(analysis.latency_ms, 2),
         "subject_id": analysis.subject_id,
         "roi": list(analysis.roi) if analysis.roi is not None else None,
-    }
+        "dropped": [{"action": d.action, "reason": d.reason} for d in g.dropped],
+        "light": asdict(analysis.light) if analysis.light is not None else None,
+    } | ({"group": [[round(v, 1) for v in box] for box in analysis.group]} if analysis.group is not None else {})
 
 
 class FrameLog:
@@ -290,7 +351,7 @@ class Recorder:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise OutputError(f"{self.path}: cannot write ({exc.strerror})") from None
-            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+            fourcc = cv2.VideoWriter.fourcc(*"mp4v")
             self._size = (view.shape[1], view.shape[0])
             self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, self._size)
             if not self._writer.isOpened():
@@ -385,13 +446,14 @@ class Capturer:
 
     def _save(self, image: np.ndarray, sidecar: dict[str, Any]) -> tuple[Path, np.ndarray] | None:
         from guide.analyze import parse_still
-        from guide.portrait import render_portrait
+        from guide.portrait import STILL, render_portrait
 
         folder = self.options.captures
         try:
             folder.mkdir(parents=True, exist_ok=True)
             body, _ = parse_still(self.model, image, keep_probability=True)
-            rendered = render_portrait(image, body, strength=self.options.strength) if body.people else image
+            rendered = (render_portrait(image, body, strength=self.options.strength, settings=STILL, relight="auto")
+                        if body.people else image)
             ok, data = cv2.imencode(".jpg", rendered, [cv2.IMWRITE_JPEG_QUALITY, 95])
             if not ok:
                 raise GuideError("cannot encode the capture")
@@ -433,11 +495,17 @@ def view_grid(width: int, height: int, max_side: int = MAX_VIEW_SIDE) -> Grid:
 
 
 class View:
-    """The overlaid picture: the frame at view size, the subject tinted, guidance, countdown, last capture."""
+    """The overlaid picture: the frame at view size, the subject tinted, guidance, countdown, last capture.
 
-    def __init__(self) -> None:
+    With `show_portrait` (key B) the background is blurred as in portrait mode,
+    at live settings (`guide.portrait.preview_blur`), behind the same smoothed
+    person mask the tint uses; the tint is then left off.
+    """
+
+    def __init__(self, show_portrait: bool = False, strength: float = 3.0) -> None:
         self.tint = MaskTint()
-        self.show_tint, self.show_help = True, False
+        self.show_tint, self.show_help, self.show_portrait = True, False, show_portrait
+        self.strength = strength
         self.warning: tuple[str, float] | None = None
 
     def update(self, analysis: Analysis) -> None:
@@ -454,8 +522,13 @@ class View:
         else:  # area averaging where shrinking a lot; bilinear is as good and far cheaper up to 2x
             shrink = cv2.INTER_AREA if grid.scale < 0.5 else cv2.INTER_LINEAR
             out = cv2.resize(image, (grid.width, grid.height), interpolation=shrink)
-        if self.show_tint:
+        person = self.tint.alpha
+        if self.show_portrait and person is not None and person.shape == out.shape[:2]:
+            out = preview_blur(out, person, self.strength)
+        elif self.show_tint:
             out = self.tint.annotate(out)
+        if analysis is not None and analysis.group:
+            out = draw_members(out, analysis.group, analysis.group_cut, scale=grid.scale)
         if analysis is not None:
             out = draw_guidance(out, analysis.guidance, fps, self.show_help, scale=grid.scale)
         now = time.monotonic()
@@ -475,7 +548,7 @@ class View:
 class LiveSession:
     """Runs the loop until the source ends, the user quits, or `max_frames` frames were shown."""
 
-    def __init__(self, model: BodyPix, source: FrameSource, profile: dict[str, Any] | None, options: LiveOptions) -> None:
+    def __init__(self, model: BodyPix, source: FrameSource, profile: Profile | None, options: LiveOptions) -> None:
         self.model, self.source, self.options = model, source, options
         for path in (options.record, options.log):  # a folder that cannot hold them fails now, not mid-run
             if path is not None:
@@ -484,7 +557,7 @@ class LiveSession:
                 except OSError as exc:
                     raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
         self.analyzer = Analyzer(model, profile, options)
-        self.view = View()
+        self.view = View(options.preview_portrait, options.strength)
         self.capturer = Capturer(model, options, self.warn)
 
     def warn(self, message: str) -> None:
@@ -510,6 +583,8 @@ class LiveSession:
             self.view.show_tint = not self.view.show_tint
         elif key in (ord("h"), ord("H")):
             self.view.show_help = not self.view.show_help
+        elif key in (ord("b"), ord("B")):
+            self.view.show_portrait = not self.view.show_portrait
         return False
 
     def run(self) -> LiveSummary:

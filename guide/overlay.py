@@ -221,6 +221,11 @@ class MaskTint:
         self.colour, self.opacity, self.memory = colour, opacity, memory
         self._alpha: np.ndarray | None = None
 
+    @property
+    def alpha(self) -> np.ndarray | None:
+        """The blended person mask (float32 in [0, 1]) on the scene's raster, or None before the first update."""
+        return self._alpha
+
     def update(self, mask: np.ndarray | None, shape: tuple[int, int]) -> None:
         """A new person mask of the scene's `shape` (or None: nobody)."""
         current = np.zeros(shape, np.float32) if mask is None else mask.astype(np.float32)
@@ -328,8 +333,33 @@ def draw_guidance(  # type: ignore[no-untyped-def]
         status += f"   {fps:4.1f} fps"
     draw_label(out, status.strip(), (int(16 * unit), h - int(16 * unit)), (235, 235, 235), 0.7 * unit)
     if show_help:
-        for i, text in enumerate(("SPACE capture", "Q / ESC quit", "M mask tint", "H help")):
-            draw_label(out, text, (int(16 * unit), h - int((50 + 26 * (3 - i)) * unit)), (235, 235, 235), 0.6 * unit)
+        keys = ("SPACE capture", "Q / ESC quit", "M mask tint", "B portrait preview", "H help")
+        for i, text in enumerate(keys):
+            draw_label(out, text, (int(16 * unit), h - int((50 + 26 * (len(keys) - 1 - i)) * unit)), (235, 235, 235),
+                       0.6 * unit)
+    return out
+
+
+def draw_members(
+    scene: np.ndarray,
+    boxes: Sequence[tuple[float, float, float, float]],
+    cut: Sequence[bool] = (),
+    *,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """Group mode: each member's box, numbered as the advice names them (1, 2, ...).
+
+    Members whose head or feet the frame cuts (`cut[i]`) are drawn in the
+    warning colour. Boxes are frame pixels; `scale` is scene pixels per frame pixel.
+    """
+    out = scene.copy()
+    unit = max(0.6, min(out.shape[:2]) / 480)
+    for i, box in enumerate(boxes):
+        x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
+        colour = BAD if i < len(cut) and cut[i] else (235, 235, 235)
+        cv2.rectangle(out, (x0, y0), (x1, y1), (0, 0, 0), max(2, round(2 * unit)), cv2.LINE_AA)
+        cv2.rectangle(out, (x0, y0), (x1, y1), colour, 1, cv2.LINE_AA)
+        draw_label(out, str(i + 1), (x0 + int(4 * unit), max(int(20 * unit), y0 + int(20 * unit))), colour, 0.6 * unit)
     return out
 
 

@@ -189,6 +189,13 @@ def _paste(body: BodyParse, index: int, crop: BodyParse, match: int, region: tup
     parts = body.parts[v0:v1, u0:u1]
     new = crop.instances == match
     old = inst == index
+    # The crop can tell this person from those it decoded too; pixels of anyone it did not
+    # (cut by its edge, or missed) stay theirs (bench/instances.py: small people's crops took
+    # the pixels of a large neighbour they overlap).
+    unseen = [k for k, person in enumerate(body.people)
+              if k != index and best_match(crop.people, person) is None]
+    if unseen:
+        new &= ~np.isin(inst, unseen)
     others_before = np.bincount(inst[new & (inst >= 0) & ~old].astype(np.intp), minlength=len(body.people))
     lost = old & ~new
     inst[lost] = -1
@@ -197,9 +204,11 @@ def _paste(body: BodyParse, index: int, crop: BodyParse, match: int, region: tup
     inst[new] = index
     mask[new] = True
     parts[new] = crop.parts[new]
+    near = cv2.dilate((old | new).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     if body.probability is not None and crop.probability is not None:
-        near = cv2.dilate((old | new).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
         body.probability[v0:v1, u0:u1][near] = crop.probability[near]
+    if body.edge is not None and crop.edge is not None:
+        body.edge[v0:v1, u0:u1][near] = crop.edge[near]
     got = crop.people[match]
     body.people[index] = replace(got, index=index)
     for k in map(int, np.flatnonzero(others_before)):  # people whose pixels the refined person took
@@ -232,7 +241,8 @@ def refine(
         if region[2] <= region[0] or region[3] <= region[1]:
             continue
         raw = model.predict(image_bgr, window=window)
-        crop = parse(raw, threshold, keep_probability=body.probability is not None, grid=body.grid.sub(*region))
+        crop = parse(raw, threshold, keep_probability=body.probability is not None, grid=body.grid.sub(*region),
+                     find_missed=True)
         match = best_match(crop.people, wanted)
         if match is None:
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 from guide.guidance import HOLD, NO_ONE, Guidance, no_one
 from guide.measure import FRAMING_FIELDS, Framing
@@ -91,7 +92,7 @@ class FramingSmoother:
         if fr.orientation != self.orientation:
             self.reset()
             self.orientation = fr.orientation
-        out = {}
+        out: dict[str, Any] = {}
         for name, filt in self.filters.items():
             value = getattr(fr, name)
             if value is None:
@@ -123,7 +124,8 @@ class AdviceStabilizer:
       first action for `min_frames` frames in a row, or for `min_seconds`
       (and at least two frames): a single noisy frame never changes the display.
     - "hold" is entered when the raw advice says hold with score >= `hold_enter`,
-      and left as soon as the score drops below `hold_exit`: a green "hold" on a
+      and left as soon as the score drops below `hold_exit` (76: the worst error
+      past 1.3 tolerances, so a held framing is never far outside the target): a green "hold" on a
       framing that is far off is the one thing never shown, so leaving hold does
       not wait for persistence (the enter/exit band already stops flicker).
     - A move shown while the framing has matched again gives way to "hold" after
@@ -138,7 +140,7 @@ class AdviceStabilizer:
         min_frames: int = 4,
         min_seconds: float = 0.4,
         hold_enter: int = 80,
-        hold_exit: int = 65,
+        hold_exit: int = 76,
         absent_frames: int = 3,
     ) -> None:
         self.min_frames, self.min_seconds = min_frames, min_seconds
@@ -161,8 +163,8 @@ class AdviceStabilizer:
         if not self.shown.advice:
             return replace(self.shown, score=raw.score)
         first = self.shown.advice[0]
-        if first.action == "hold":
-            advice = [HOLD]
+        if first.action == "hold":  # the raw hold's own text, when it has one (why an ask was dropped)
+            advice = [raw.advice[0] if raw.advice and raw.advice[0].action == "hold" else HOLD]
         else:
             fresh = [a for a in raw.advice if a.action == first.action]
             advice = (fresh or [first]) + [a for a in raw.advice if a.action not in (first.action, "hold")]

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from guide.geometry import iou
-from guide.model.bodypix import BodyPix, valid_input_size
-from guide.parse import DEFAULT_THRESHOLD, BodyParse, Person, model_grid, parse, pick_subject
+from guide.geometry import Grid, expand_box, iou
+from guide.model.bodypix import BodyPix, crop_window, valid_input_size
+from guide.parse import DEFAULT_THRESHOLD, BodyParse, Person, model_grid, parse
 from guide.regions import (
     MARGIN_BOTTOM,
+    MARGIN_SIDES,
     MARGIN_TOP,
     appearance,
     best_match,
@@ -42,6 +43,7 @@ from guide.regions import (
     size_agreement,
     torso_length,
 )
+from guide.subject import pick_subject, split_others
 
 # Whole-frame passes: the frame's short side is this many model pixels. While the subject is
 # followed, a small look (640x480 -> 321x241, 1080p -> 433x241) re-checks who is where; while
@@ -324,6 +326,104 @@ class SubjectTracker:
         if subject_id is None:
             detected.subject = None
         return Tracked(detected, subject_id, None, len(detected.people), True, self._timings)
+
+
+GROUP_PERSON_HEIGHT = 200  # the group's shortest member about this many model pixels tall
+GROUP_INPUT_HEIGHTS = (241, 321, 401, 481)  # group crops: a few fixed shapes (one TFLite interpreter each)
+GROUP_ASPECTS = (0.85, 1.35, 2.0, 3.0)  # width / height of the group crop inputs
+
+
+class GroupTracker:
+    """Frame in, `Tracked` out, for group photos: everyone in the group, on a crop around them.
+
+    A whole-frame pass (the search size) finds the people; the group is the
+    likeliest subject and their companions (`guide.subject`). Then the model
+    runs on a crop around the group's union with margins, in one of a few
+    fixed input shapes, sized so its shortest member is about
+    `GROUP_PERSON_HEIGHT` model pixels tall. The whole frame is looked at again
+    every `DETECT_EVERY` frames (someone joining), and at once when the crop
+    sees fewer people than the group had.
+    """
+
+    def __init__(self, model: BodyPix, *, threshold: float = DEFAULT_THRESHOLD, detect_every: int = DETECT_EVERY,
+                 search_short_side: int = SEARCH_SHORT_SIDE) -> None:
+        self.model, self.threshold = model, threshold
+        self.detect_every, self.search_short_side = detect_every, search_short_side
+        self.box: tuple[float, float, float, float] | None = None  # the group's union, image pixels
+        self.members = 0
+        self.shortest = 0.0  # the shortest member's box height, image pixels
+        self._since_detect = 0
+        self.others: list[Person] = []
+        self._timings: dict[str, float] = {}
+        self.group_id: int | None = None  # one per group seen: a new one after the group was gone LOST_SECONDS
+        self._next_id, self._seen_at = 1, -float("inf")
+
+    def _run(self, image: np.ndarray, window: Grid | None) -> BodyParse:
+        start = time.perf_counter()
+        if window is None:
+            raw = self.model.predict(image, self.search_short_side / min(image.shape[:2]))
+        else:
+            raw = self.model.predict(image, window=window)
+        mid = time.perf_counter()
+        body = parse(raw, self.threshold, grid=model_grid(raw))
+        end = time.perf_counter()
+        self._timings["predict"] = self._timings.get("predict", 0.0) + (mid - start) * 1000
+        self._timings["parse"] = self._timings.get("parse", 0.0) + (end - mid) * 1000
+        return body
+
+    def window(self, image_size: tuple[int, int]) -> Grid | None:
+        """The crop for the next frame, or None when the whole frame is as cheap (or nobody is known)."""
+        if self.box is None or self.shortest <= 0:
+            return None
+        shown = expand_box(self.box, top=MARGIN_TOP, bottom=MARGIN_BOTTOM, sides=MARGIN_SIDES)
+        aspect = (shown[2] - shown[0]) / max(1.0, shown[3] - shown[1])
+        wanted = GROUP_PERSON_HEIGHT / self.shortest * (shown[3] - shown[1])  # input height at that scale
+        height = min((h for h in GROUP_INPUT_HEIGHTS if h >= wanted), default=max(GROUP_INPUT_HEIGHTS))
+        stride = self.model.output_stride
+        shape_aspect = min((a for a in GROUP_ASPECTS if a >= aspect), default=max(GROUP_ASPECTS))
+        width = valid_input_size(shape_aspect * height + stride, stride)
+        whole = self.search_short_side * max(image_size) / min(image_size) * self.search_short_side
+        if width * height >= whole:
+            return None
+        return crop_window(shown, stride, image_size, input_size=(width, height))
+
+    def _learn(self, body: BodyParse) -> int:
+        """Find the group in `body`; remember its union and size for the next crop. Returns its size."""
+        subject = pick_subject(body.people, body.width, body.height)
+        body.subject = subject
+        if subject is None:
+            self.box, self.members = None, 0
+            return 0
+        companions, _ = split_others(body.people, subject, children=True)
+        chosen = [body.people[i] for i in (subject, *companions)]
+        boxes = [person_box(p) for p in chosen]
+        self.box = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                    max(b[2] for b in boxes), max(b[3] for b in boxes))
+        self.shortest = min(p.bbox[3] - p.bbox[1] for p in chosen)
+        return len(chosen)
+
+    def update(self, image: np.ndarray, t: float) -> Tracked:
+        self._timings = {}
+        h, w = image.shape[:2]
+        window = None if self._since_detect >= self.detect_every else self.window((w, h))
+        body = self._run(image, window)
+        seen = self._learn(body)
+        if window is not None and seen < self.members:  # someone left the crop: look at everything now
+            window = None
+            body = self._run(image, None)
+            seen = self._learn(body)
+        self._since_detect = 0 if window is None else self._since_detect + 1
+        self.members = seen
+        if seen:
+            if self.group_id is None or t - self._seen_at > LOST_SECONDS:  # a group again, after a while: anew
+                self.group_id, self._next_id = self._next_id, self._next_id + 1
+            self._seen_at = t
+        roi = None
+        if window is not None:
+            x0, y0, x1, y1 = window.box
+            roi = (max(0, round(x0)), max(0, round(y0)), min(w, round(x1)), min(h, round(y1)))
+        group_id = self.group_id if seen else None
+        return Tracked(body, group_id, roi, len(body.people), window is None, dict(self._timings))
 
 
 def _alone(people: list[Person], index: int, image: np.ndarray) -> np.ndarray | None:

@@ -217,3 +217,34 @@ def run_guide(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
         cwd=cwd,
         env={**os.environ, **(env or {})},
     )
+
+
+@dataclass
+class Crowded:
+    """A lone pedestrian's own photo with a passer-by pasted partly behind them (true masks of both)."""
+
+    image: np.ndarray  # BGR, the subject's photo
+    subject: np.ndarray  # bool, the subject's true pixels (all visible: they are on top)
+    passer: np.ndarray  # bool, the passer-by's visible pixels
+
+
+def passerby_scene(subject: Cutout, passer: Cutout, height_share: float, offset: float, rise: float) -> Crowded:
+    """`subject`'s photo with `passer` (true mask only) behind them, then the subject pasted back on top.
+
+    The passer-by is `height_share` of the subject's height, their feet `rise`
+    subject heights higher than the subject's (further away) and their centre
+    `offset` subject heights to the right of the subject's (negative: left),
+    so the two overlap when |offset| is small. Nothing else in the photo moves.
+    """
+    x0, y0, x1, y1 = subject.box
+    height = y1 - y0
+    feet = (x0 + x1) / 2 + offset * height, y1 - rise * height
+    image = paste_person(subject.image, passer, height_share * height, feet)
+    image[subject.mask] = subject.image[subject.mask]
+    ghost = paste_person(np.zeros(subject.mask.shape + (3,), np.uint8), _white(passer), height_share * height, feet)
+    return Crowded(image, subject.mask.copy(), ghost[..., 0].astype(bool) & ~subject.mask)
+
+
+def _white(person: Cutout) -> Cutout:
+    """`person` on an all-white photo: pasting it draws where their mask lands."""
+    return Cutout(person.name, np.full_like(person.image, 255), person.mask, person.box)

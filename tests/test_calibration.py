@@ -17,6 +17,8 @@ from guide.cli import app
 from guide.images import Photo, read_photo
 from guide.measure import framing
 from guide.metrics import pennfudan_samples
+from guide.errors import GuideError
+from guide.profile import SCHEMA_VERSION, load_profile
 
 from conftest import PENNFUDAN, PEOPLE, photos_in
 
@@ -43,9 +45,8 @@ def test_every_reference_category_gets_the_fitting_verdict(verdicts, manifest) -
     for name, (verdict, analysis) in verdicts.items():
         category = manifest[name]
         if category == "multi_person":
-            if verdict.reason != "several_people":  # allowed only when one person clearly dominates
-                areas = sorted((p.mask_area for p in analysis.parse.people), reverse=True)
-                assert areas[0] >= cal.DOMINANCE * areas[1], name
+            if verdict.reason != "several_people":  # allowed only when everyone else is a passer-by
+                assert verdict.passers_by >= 1 and verdict.members == 1, name
             continue
         assert verdict.reason in EXPECTED[category], (name, category, verdict.reason)
         assert verdict.accepted == (category == "full_body")
@@ -53,7 +54,11 @@ def test_every_reference_category_gets_the_fitting_verdict(verdicts, manifest) -
 
 def test_accepted_framings_are_plausible(verdicts) -> None:  # type: ignore[no-untyped-def]
     accepted = [v.framing for v, _ in verdicts.values() if v.accepted]
-    assert len(accepted) == len(photos_in("full_body"))
+    # Every one-person photo, and other photos whose extra people are all passers-by (a one-person photo
+    # may have one too: the batter far behind the pitcher in tfjs_posenet_baseball.jpg).
+    full_body = {p.name for p in photos_in("full_body")}
+    with_passers_by = [v for v, _ in verdicts.values() if v.accepted and v.passers_by and v.file not in full_body]
+    assert len(accepted) == len(full_body) + len(with_passers_by)
     for f in accepted:
         assert 0.08 < f.head_ratio < 0.3
         assert 0.25 <= f.body_fill <= 1.0
@@ -173,7 +178,7 @@ def test_calibrate_writes_profile_sheet_and_summary(refs: Path, tmp_path: Path) 
     assert by_file["broken.jpg"]["reason"] == "unreadable" and by_file["group.jpg"]["reason"] == "several_people"
     assert summary["accepted"] == 3 and summary["replaced"] is False
     profile = json.loads((tmp_path / "calibration" / "default.json").read_text())
-    assert profile["schema_version"] == cal.SCHEMA_VERSION and profile["model"] == "mobilenet-075-stride16-quant2"
+    assert profile["schema_version"] == SCHEMA_VERSION and profile["model"] == "mobilenet-075-stride16-quant2"
     assert {"landscape", "square"} <= set(profile["groups"])
     assert len(profile["photos"]) == 5
     sheet = cv2.imread(summary["sheet"])
@@ -240,9 +245,9 @@ def test_heic_phone_photo_is_read(model, tmp_path: Path) -> None:  # type: ignor
 @pytest.mark.parametrize("damage", [{"groups": {}}, {"groups": {"portrait": {"count": 1}}, "primary": "portrait"},
                                     {"groups": [], "primary": None}])
 def test_damaged_profile_is_a_clean_error(tmp_path: Path, damage: dict) -> None:  # type: ignore[type-arg]
-    (tmp_path / "anna.json").write_text(json.dumps({"schema_version": cal.SCHEMA_VERSION, "name": "anna", **damage}))
-    with pytest.raises(cal.GuideError, match="damaged profile"):
-        cal.load_profile("anna", tmp_path)
+    (tmp_path / "anna.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, "name": "anna", **damage}))
+    with pytest.raises(GuideError, match="damaged profile"):
+        load_profile("anna", tmp_path)
     listed = _run("profiles", "--json", env={"GUIDE_PROFILE_DIR": str(tmp_path)})
     assert listed.exit_code == 0 and "error" in json.loads(listed.stdout)[0]
 

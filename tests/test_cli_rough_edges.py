@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from guide import calibration as cal
 from guide.cli import app
 from guide.errors import GuideError
 from guide.measure import orientation_of
+from guide.profile import SCHEMA_VERSION, STALE_LOCK_SECONDS, Profile, profile_slot, save_profile
 
 from conftest import PEOPLE
 
@@ -42,10 +42,10 @@ def calibrated(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignor
     return {"root": root, "refs": refs, "env": env, "summary": json.loads(result.stdout)}
 
 
-def _profile(name: str = "anna") -> dict:  # type: ignore[type-arg]
+def _profile(name: str = "anna", model: str = "") -> Profile:
     """A valid profile to save; the content does not matter to the save rules."""
-    return {"schema_version": cal.SCHEMA_VERSION, "name": name, "primary": "square",
-            "groups": {"square": {"count": 1, "aspect_ratio": 1.0, "measurements": {}}}, "photos": []}
+    return Profile.from_dict({"schema_version": SCHEMA_VERSION, "name": name, "primary": "square", "model": model,
+                              "groups": {"square": {"count": 1, "aspect_ratio": 1.0, "measurements": {}}}})
 
 
 # --- 1. two calibrations of one name -------------------------------------------------------
@@ -57,21 +57,21 @@ def test_a_profile_saved_by_another_run_meanwhile_is_never_replaced(tmp_path: Pa
         folder.mkdir()
         if before is not None:
             (folder / "anna.json").write_bytes(before)
-        mine = cal.profile_slot("anna", folder)  # this run starts reading photos
-        rival = cal.profile_slot("anna", folder)  # and so does another one
-        path, _ = cal.save_profile({**_profile(), "model": "rival"}, slot=rival)  # the other finishes first
+        mine = profile_slot("anna", folder)  # this run starts reading photos
+        rival = profile_slot("anna", folder)  # and so does another one
+        path, _ = save_profile(_profile(model="rival"), slot=rival)  # the other finishes first
         rivals = path.read_bytes()
         with pytest.raises(GuideError, match="saved by another run"):
-            cal.save_profile({**_profile(), "model": "mine"}, slot=mine)
+            save_profile(_profile(model="mine"), slot=mine)
         assert path.read_bytes() == rivals
         assert sorted(p.name for p in folder.iterdir()) == ["anna.json"]  # no lock left behind
 
 
 def test_an_unchanged_profile_is_replaced_and_says_so(tmp_path: Path) -> None:
-    path, replaced = cal.save_profile(_profile(), tmp_path)
+    path, replaced = save_profile(_profile(), tmp_path)
     assert not replaced
-    slot = cal.profile_slot("anna", tmp_path)
-    path, replaced = cal.save_profile({**_profile(), "model": "newer"}, slot=slot)
+    slot = profile_slot("anna", tmp_path)
+    path, replaced = save_profile(_profile(model="newer"), slot=slot)
     assert replaced and json.loads(path.read_text())["model"] == "newer"
 
 
@@ -79,11 +79,11 @@ def test_a_held_lock_refuses_the_save_and_a_stale_one_is_taken_over(tmp_path: Pa
     lock = tmp_path / "anna.json.lock"
     lock.write_text("12345\n")  # another run is between its check and its replace
     with pytest.raises(GuideError, match="being saved by another run"):
-        cal.save_profile(_profile(), tmp_path)
+        save_profile(_profile(), tmp_path)
     assert not (tmp_path / "anna.json").exists() and lock.exists()  # theirs, left alone
-    old = time.time() - cal.STALE_LOCK_SECONDS - 60
+    old = time.time() - STALE_LOCK_SECONDS - 60
     os.utime(lock, (old, old))  # left by a run killed while saving
-    path, _ = cal.save_profile(_profile(), tmp_path)
+    path, _ = save_profile(_profile(), tmp_path)
     assert path.exists() and not lock.exists()
 
 
@@ -93,7 +93,7 @@ def test_calibrate_while_another_run_saves_is_one_line_and_keeps_theirs(tmp_path
     shutil.copy(PEOPLE / "tfjs_pose.jpg", refs / "a.jpg")
     folder = tmp_path / "calibration"
     folder.mkdir()
-    theirs = json.dumps(_profile("default")).encode()
+    theirs = json.dumps(_profile("default").to_dict()).encode()
     (folder / "default.json").write_bytes(theirs)
     (folder / "default.json.lock").write_text("12345\n")
     result = run("calibrate", str(refs), env={"GUIDE_PROFILE_DIR": str(folder)})

@@ -3,6 +3,8 @@ hysteresis, and the direction of the advice on a real photo moved around in the 
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -14,7 +16,9 @@ from guide.analyze import analyze_photo
 from guide.guidance import (
     HOLD,
     NO_ONE,
+    TEXT,
     TOL_FLOOR,
+    Action,
     Advice,
     Guidance,
     advise,
@@ -26,6 +30,7 @@ from guide.guidance import (
 )
 from guide.images import Photo, read_photo
 from guide.measure import Framing, Landmarks, framing, orientation_of
+from guide.perspective import TYPICAL_OWN_RATIO, View, camera_height, own_ratio
 from guide.smoothing import AdviceStabilizer, FramingSmoother, OneEuroFilter
 
 from conftest import PEOPLE
@@ -83,6 +88,11 @@ def target():  # type: ignore[no-untyped-def]
     return target_from_profile(profile_of(scene()[0]), "portrait")
 
 
+# Someone whose own proportions measure 0.17 at the profile's camera height (guide.perspective).
+_VIEW = View(0.2, 0.8, W / H)
+OWN = own_ratio(0.17, camera_height(0.17, TYPICAL_OWN_RATIO, _VIEW), _VIEW)
+
+
 def first(g: Guidance) -> str:
     return g.advice[0].action
 
@@ -107,7 +117,9 @@ def first(g: Guidance) -> str:
     ],
 )
 def test_each_measurement_gives_its_action(target, kwargs, action) -> None:  # type: ignore[no-untyped-def]
-    g = advise(*scene(**kwargs), target, W, H)
+    # Camera height is guided once the person's proportions are known (other checks keep the ratio fixed
+    # while the body moves in the frame, which the perspective model reads as another camera height).
+    g = advise(*scene(**kwargs), target, W, H, own_ratio=OWN if "ratio" in kwargs else None)
     assert first(g) == action, g
     assert g.message is None
     if action == "hold":
@@ -118,14 +130,69 @@ def test_each_measurement_gives_its_action(target, kwargs, action) -> None:  # t
 
 
 def test_small_changes_within_tolerance_hold(target) -> None:  # type: ignore[no-untyped-def]
-    g = advise(*scene(top=185, feet=800, cx=0.53, ratio=0.185, tilt=4.0), target, W, H)
+    g = advise(*scene(top=185, feet=800, cx=0.53, ratio=0.176, tilt=4.0), target, W, H, own_ratio=OWN)
     assert g.advice == [HOLD]
 
 
+def test_camera_height_is_not_guided_before_the_persons_proportions_are_known(target) -> None:  # type: ignore[no-untyped-def]
+    g = advise(*scene(ratio=0.21), target, W, H)
+    assert g.advice == [HOLD] and "camera_height" not in g.errors
+
+
+def test_camera_height_is_asked_as_a_height_to_reach(target) -> None:  # type: ignore[no-untyped-def]
+    g = advise(*scene(ratio=0.21), target, W, H, own_ratio=OWN)
+    assert g.advice[0].action == Action.LOWER_CAMERA
+    assert g.advice[0].text.startswith("Lower the camera to ") and g.advice[0].text.endswith(" height")
+
+
+def test_actions_are_strings_in_json_and_backlight_comes_after_framing() -> None:
+    assert json.dumps([Action.STEP_BACK, Action.HOLD]) == '["step_back", "hold"]'
+    assert [a.value for a in Action][:9] == ["step_back", "step_closer", "aim_up", "aim_down", "aim_left",
+                                             "aim_right", "raise_camera", "lower_camera", "level_camera"]
+    order = list(Action)
+    assert order.index(Action.AVOID_BACKLIGHT) > order.index(Action.LEVEL_CAMERA)
+    assert TEXT[Action.AVOID_BACKLIGHT] == "Turn so the light falls on the face"
+    assert json.dumps(asdict(HOLD)) == '{"action": "hold", "amount": 0.0, "text": "Hold still"}'
+
+
+@pytest.mark.parametrize("error", [0.1, 0.3, 0.5])
+def test_a_move_never_lands_past_the_tolerance_even_done_with_a_will(error: float) -> None:
+    """Built-in target, person too small by `error` of the frame: doing 120% of the ask lands within half
+    a tolerance past the wanted fill, never further (and doing all of it lands inside)."""
+    target = builtin_target("landscape", 4 / 3)
+    want, tol = target.values["body_fill"]
+    fill = want - error
+    fr = Framing(head_ratio=0.17, body_fill=fill, headroom=0.5 - fill / 2, footroom=0.5 - fill / 2, center_x=0.5,
+                 tilt_deg=0.0, orientation="landscape", aspect_ratio=4 / 3)
+    marks = Landmarks((320.0, fr.headroom * 480), (320.0, 200.0), (320.0, (1 - fr.footroom) * 480))
+    step = advise(fr, marks, target, 640, 480).advice[0]
+    assert step.action == "step_closer"
+    assert fill + 1.2 * step.amount - want <= 0.5 * tol + 1e-9
+    assert abs(fill + step.amount - want) <= tol
+
+
+def test_a_step_closer_that_would_cut_the_feet_waits_for_an_aim() -> None:
+    """Small and low in the frame: stepping closer first would push the feet out (the picture grows
+    about its centre), which then asks to step back: aim down first, by what puts them right after the step."""
+    target = builtin_target("landscape", 4 / 3)
+    fr = Framing(head_ratio=0.17, body_fill=0.5, headroom=0.45, footroom=0.05, center_x=0.5, tilt_deg=0.0,
+                 orientation="landscape", aspect_ratio=4 / 3)
+    marks = Landmarks((320.0, 216.0), (320.0, 257.0), (320.0, 456.0))
+    g = advise(fr, marks, target, 640, 480)
+    assert [a.action for a in g.advice[:2]] == ["aim_down", "step_closer"]
+    aim, step = g.advice[0].amount, g.advice[1].amount
+    zoom = (0.5 + step) / 0.5
+    centre = 0.45 + 0.25 - aim  # the body's centre after the aim ...
+    after = 0.5 + (centre - 0.5) * zoom  # ... and after the step
+    assert after == pytest.approx((0.12 + 1 - 0.08) / 2, abs=0.01)
+
+
 def test_amounts_are_in_the_measurements_units(target) -> None:  # type: ignore[no-untyped-def]
-    assert advise(*scene(cx=0.62), target, W, H).advice[0].amount == pytest.approx(0.12)
-    assert advise(*scene(top=300, feet=900), target, W, H).advice[0].amount == pytest.approx(0.1)
+    """The error, or a little less when doing 120% of it would land past half a tolerance beyond."""
+    assert advise(*scene(cx=0.62), target, W, H).advice[0].amount == pytest.approx((0.12 + 0.02) / 1.2, abs=1e-4)
+    assert advise(*scene(top=300, feet=900), target, W, H).advice[0].amount == pytest.approx((0.1 + 0.015) / 1.2, abs=1e-4)
     assert advise(*scene(tilt=-12.0), target, W, H).advice[0].amount == pytest.approx(12.0)
+    assert advise(*scene(cx=0.58), target, W, H).advice[0].amount == pytest.approx(0.08)  # small: all of it
 
 
 def test_priority_whole_body_then_size_vertical_horizontal_height_level(target) -> None:  # type: ignore[no-untyped-def]
@@ -135,7 +202,7 @@ def test_priority_whole_body_then_size_vertical_horizontal_height_level(target) 
     assert first(g) in ("step_back", "aim_down") and g.score <= 25  # nothing cut comes first
     order = ["step_closer", "aim_down", "aim_right", "raise_camera", "level_camera"]
     for i, name in enumerate(["size", "vertical", "cx", "ratio", "tilt"]):
-        g = advise(*scene(**wrong), target, W, H)
+        g = advise(*scene(**wrong), target, W, H, own_ratio=OWN)
         assert [a.action for a in g.advice] == order[i : i + 3], (name, g.advice)
         # fix this problem, keep the others
         if name == "size":
@@ -144,7 +211,7 @@ def test_priority_whole_body_then_size_vertical_horizontal_height_level(target) 
             wrong["top"], wrong["feet"] = 200, 800
         else:
             wrong[name] = fixed[name]
-    assert advise(*scene(**wrong), target, W, H).advice == [HOLD]
+    assert advise(*scene(**wrong), target, W, H, own_ratio=OWN).advice == [HOLD]
 
 
 @pytest.mark.parametrize(
@@ -446,15 +513,17 @@ def test_advice_says_how_far() -> None:
     assert how_far("step_back", 0.2) == ""  # cut by the frame: how far is not known
     assert how_far("aim_left", 0.05) == "a little" and how_far("aim_up", 0.25) == "by about 25% of the frame"
     assert how_far("level_camera", 4.2) == "by about 4 degrees"
-    assert how_far("lower_camera", 0.02) == "a little" and how_far("raise_camera", 0.09) == "a lot"
+    assert how_far("lower_camera", 0.1) == "a little" and how_far("raise_camera", 0.3) == "a lot"
+    assert how_far("lower_camera", 0.3, height=0.58) == "to waist height"
 
 
 def test_a_small_person_is_told_how_much_closer() -> None:
-    """Body fill 0.4 where 0.84 is wanted: closer, to about half the distance (size goes as one over distance)."""
+    """Body fill 0.4 where 0.84 is wanted: closer, to about half the distance (size goes as one over distance;
+    asked a little short, for 0.8, so that doing 120% of it does not overshoot by more than half a tolerance)."""
     target = builtin_target("portrait", 480 / 640)
     fr = Framing(head_ratio=0.17, body_fill=0.4, headroom=0.3, footroom=0.3, center_x=0.5, tilt_deg=0.0,
                  orientation="portrait", aspect_ratio=480 / 640)
     marks = Landmarks((240.0, 192.0), (240.0, 235.0), (240.0, 448.0))
     g = advise(fr, marks, target, 480, 640)
     step = next(a for a in g.advice if a.action == "step_closer")
-    assert step.text == "Step closer to about 48% of the distance"
+    assert step.text == "Step closer to about 50% of the distance"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -24,6 +25,17 @@ def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
     cw, ch = int((w * c - h * s) / (c * c - s * s)), int((h * c - w * s) / (c * c - s * s))
     x0, y0 = (w - cw) // 2, (h - ch) // 2
     return turned[y0 : y0 + ch, x0 : x0 + cw]
+
+
+def pitched(image: np.ndarray, degrees: float, focal: float = 1.0) -> np.ndarray:
+    """`image` as a camera turned `degrees` about its horizontal axis sees it (a pinhole of focal
+    length `focal` picture heights, principal point at the centre): the verticals converge."""
+    h, w = image.shape[:2]
+    f = focal * h
+    k = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]])
+    a = math.radians(degrees)
+    turn = np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
+    return cv2.warpPerspective(image, k @ turn @ np.linalg.inv(k), (w, h))
 
 
 SCENES = [
@@ -108,7 +120,12 @@ def test_body_lean_has_one_sign_whatever_the_joints_seen() -> None:
     from guide.measure import axis_lean, body_tilt
 
     kp = np.zeros((17, 3))
-    joints = {"left_shoulder": (220, 100), "right_shoulder": (180, 100), "left_hip": (215, 200), "right_hip": (185, 200)}
+    joints = {
+        "left_shoulder": (220, 100),
+        "right_shoulder": (180, 100),
+        "left_hip": (215, 200),
+        "right_hip": (185, 200),
+    }
     a = np.radians(5.0)  # turn about the hips so the top goes right
     for name, (x, y) in joints.items():
         dx, dy = x - 200, y - 200
@@ -119,3 +136,57 @@ def test_body_lean_has_one_sign_whatever_the_joints_seen() -> None:
     shoulders_only = body_tilt(kp)
     assert full is not None and shoulders_only is not None and np.sign(full[0]) == np.sign(shoulders_only[0]) == 1
     assert axis_lean(kp) is None
+
+
+def test_two_directions_of_verticals_say_nothing() -> None:
+    """Posts at 0 degrees and sticks leaning 7 degrees beside them (the baseball photo's fence): ambiguous."""
+    image = np.full((480, 640, 3), 200, np.uint8)
+    for x in (100, 300):
+        cv2.line(image, (x, 40), (x, 440), (30, 30, 30), 3)
+    assert scene_roll(image) is not None and abs(scene_roll(image).degrees) < 0.5  # type: ignore[union-attr]
+    for x in (420, 540):
+        dx = round(400 * math.tan(math.radians(7)))
+        cv2.line(image, (x - dx // 2, 440), (x + dx // 2, 40), (30, 30, 30), 3)
+    assert scene_roll(image) is None
+
+
+def test_a_body_axis_is_asked_only_beyond_its_tolerance_and_a_little_at_a_time() -> None:
+    from guide.guidance import WEAK_TILT_MAX_ASK, advise, builtin_target
+    from guide.measure import Framing, Landmarks
+
+    marks = Landmarks(head_top=(320.0, 58.0), chin=(320.0, 120.0), feet=(320.0, 442.0))
+    target = builtin_target("landscape", 640 / 480)
+    fr = Framing(
+        head_ratio=0.17,
+        body_fill=0.8,
+        headroom=0.12,
+        footroom=0.08,
+        center_x=0.5,
+        tilt_deg=15.0,
+        orientation="landscape",
+        aspect_ratio=640 / 480,
+    )
+    scene_ask = advise(fr, marks, target, 640, 480).advice[0]
+    body_ask = advise(fr, marks, replace(target, weak_tilt=True), 640, 480).advice[0]
+    assert scene_ask.action == body_ask.action == "level_camera"
+    assert scene_ask.amount > 12 and body_ask.amount == WEAK_TILT_MAX_ASK and "clockwise" in body_ask.text
+    small = advise(replace(fr, tilt_deg=6.0), marks, replace(target, weak_tilt=True), 640, 480).advice[0]
+    assert small.amount == pytest.approx(1.0)  # 6 read, 5 of it within what a body's lean explains
+
+
+@pytest.mark.parametrize("name", ["PennPed00027", "FudanPed00001"])
+def test_converging_verticals_give_the_roll_at_the_centre(name) -> None:  # type: ignore[no-untyped-def]
+    """A street photo seen by a wide camera aimed 15 degrees off level (its verticals converge: those
+    at the sides lean several degrees either way), then rolled: the roll is read within 2 degrees."""
+    from guide.level import vertical_segments
+
+    image = cv2.imread(str(PENNFUDAN / "PNGImages" / f"{name}.png"))
+    level = scene_roll(image)
+    assert level is not None
+    seen = vertical_segments(pitched(image, -15.0))
+    spread = np.percentile(seen.lean, 90) - np.percentile(seen.lean, 10)
+    assert spread > 4.0  # the verticals do converge: a reading of their common direction is off
+    for degrees in (-5, 5):
+        roll = scene_roll(rotated(pitched(image, -15.0), degrees))
+        assert roll is not None, degrees
+        assert abs(roll.degrees - (level.degrees - degrees)) <= 2.0, (degrees, roll.degrees, level.degrees)

@@ -23,7 +23,7 @@ from conftest import DATA, PEOPLE
 
 VIDEO = DATA / "video"
 ACTIONS = {"step_back", "step_closer", "aim_up", "aim_down", "aim_left", "aim_right",
-           "raise_camera", "lower_camera", "level_camera", "hold"}
+           "raise_camera", "lower_camera", "level_camera", "avoid_backlight", "hold"}
 
 
 def guide(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -165,6 +165,12 @@ def test_real_window_shows_overlay_and_space_captures(xvfb: str, tmp_path: Path)
         shot = np.asarray(ImageGrab.grab(xdisplay=xvfb))[:, :, ::-1]
         assert _has_colour(shot, GOOD) or _has_colour(shot, BAD), "no guidance drawn in the window"
         subprocess.run(["xdotool", "windowactivate", "--sync", wid], env=env, capture_output=True)
+        # B: the background blurred as the capture will be (a preview at live settings), B again: off.
+        subprocess.run(["xdotool", "key", "--window", wid, "b"], env=env, check=True)
+        time.sleep(1.5)
+        blurred = np.asarray(ImageGrab.grab(xdisplay=xvfb))[:, :, ::-1]
+        subprocess.run(["xdotool", "key", "--window", wid, "b"], env=env, check=True)
+        assert _background_detail(blurred) < 0.6 * _background_detail(shot), "B did not blur the background"
         subprocess.run(["xdotool", "key", "--window", wid, "space"], env=env, check=True)
         deadline = time.time() + 60
         while time.time() < deadline and not list((tmp_path / "captures").glob("capture_*.json")):
@@ -178,6 +184,15 @@ def test_real_window_shows_overlay_and_space_captures(xvfb: str, tmp_path: Path)
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _background_detail(screen: np.ndarray) -> float:
+    """Edge energy of the window's right-hand stairs, below the advice labels (the dancer stays in the middle)."""
+    ys, xs = np.nonzero(screen.max(axis=2) > 0)  # the window: Xvfb's root is black around it
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    h, w = y1 - y0, x1 - x0
+    region = screen[y0 + int(0.45 * h) : y0 + int(0.8 * h), x0 + int(0.75 * w) : x0 + int(0.97 * w)]
+    return float(np.abs(cv2.Laplacian(cv2.cvtColor(region, cv2.COLOR_BGR2GRAY), cv2.CV_32F)).mean())
 
 
 def _loop_clip(src: Path, dst: Path, repeats: int) -> None:

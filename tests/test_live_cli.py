@@ -40,7 +40,12 @@ def test_a_second_run_never_overwrites_the_first_recording_or_log(tmp_path: Path
 
 
 def test_auto_capture_fires_on_a_video_file(tmp_path: Path) -> None:
-    """A clip whose framing matches the profile for 6 s of its own time: captured once the countdown ends."""
+    """A clip of the profile's own reference for 14 s of its own time: captured once the countdown ends.
+
+    The reference's camera height is the profile's taste; seeing the same picture, live assumes the
+    camera is at eye level (guide.perspective) and may ask to raise or lower it, until it sees that
+    nothing moves (guide.followup): then hold, and the countdown.
+    """
     placed = place_person(lone_pedestrians()[4], 0.6, (640, 480))
     refs = tmp_path / "refs"
     refs.mkdir()
@@ -48,7 +53,7 @@ def test_auto_capture_fires_on_a_video_file(tmp_path: Path) -> None:
     env = {"GUIDE_PROFILE_DIR": str(tmp_path / "profiles")}
     made = run_guide("calibrate", str(refs), "--name", "me", env=env)
     assert made.returncode == 0, made.stderr
-    clip = write_clip(tmp_path / "still.avi", [placed.image] * 60, fps=10.0)
+    clip = write_clip(tmp_path / "still.avi", [placed.image] * 140, fps=10.0)
     log = tmp_path / "frames.jsonl"
     run = run_guide(
         "live",
@@ -66,4 +71,6 @@ def test_auto_capture_fires_on_a_video_file(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert [r["advice"][0]["action"] for r in map(json.loads, log.read_text().splitlines())][-1] == "hold"
-    assert sorted(p.name for p in (tmp_path / "captures").iterdir()) == ["capture_0001.jpg", "capture_0001.json"]
+    names = sorted(p.name for p in (tmp_path / "captures").iterdir())
+    # Captured once the countdown ended (and again after another hold and countdown, on a long clip).
+    assert names[:2] == ["capture_0001.jpg", "capture_0001.json"] and len(names) in (2, 4), names

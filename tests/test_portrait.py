@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from guide import portrait as P
 from guide.analyze import still_resolution
 from guide.cli import app
+from guide.matte import estimate_foreground
 from guide.metrics import mask_iou, pennfudan_samples
 from guide.parse import BodyParse, parse
 
@@ -55,6 +57,15 @@ def backgrounds() -> list[tuple[np.ndarray, int, int, int]]:
     return [(right, 100, 200, 600), (right, 500, 350, 450), (wide, 850, 150, 420)]
 
 
+def plain_wall(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A light grey studio wall: a gentle vignette and sensor noise, nothing else."""
+    y, x = np.mgrid[:height, :width]
+    r = np.hypot((x - width / 2) / width, (y - height / 2) / height)
+    base = 236.0 - 18.0 * r
+    noise = np.random.default_rng(seed).normal(0.0, 1.5, (height, width, 3))
+    return np.clip(base[:, :, None] + noise + np.float32([2, 0, -2]), 0, 255).astype(np.uint8)
+
+
 def high_freq(image: np.ndarray, where: np.ndarray) -> float:
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
     return float(np.mean(cv2.Laplacian(gray, cv2.CV_32F)[where] ** 2))
@@ -82,7 +93,7 @@ def test_pasted_person_sharp_background_blurred_without_halo(model, person, case
     # People in the background photo itself stay sharp by design: leave their surroundings out.
     own = cv2.dilate(body_of(model, background).mask.astype(np.uint8), np.ones((31, 31), np.uint8)) > 0
     ring = (dist >= 3) & (dist <= 30) & ~own
-    focus = P.focus_line(body)
+    focus = P.focus_plane(body)
     truth_bg = P.lens_blur(background, None, P.DEFAULT_STRENGTH, focus, P.STILL).astype(np.float32)
     naive_bg = P.lens_blur(photo, None, P.DEFAULT_STRENGTH, focus, P.STILL)
     naive = P.composite(photo, naive_bg, P.full_matte(alpha))
@@ -227,3 +238,97 @@ def test_rerun_on_a_folder_skips_its_own_outputs(tmp_path: Path) -> None:
     assert again.exit_code == 0 and again.stderr == "guide: skipped 1 earlier guide output (1 *_portrait*)\n"
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["park.jpg", "park_portrait-2.jpg", "park_portrait.jpg"], names
+
+
+def lowpass_shift(before: np.ndarray, after: np.ndarray, people: np.ndarray) -> float:
+    """Mean |low-pass(after) - low-pass(before)| (levels) farther than the low-pass reaches from any person."""
+    sigma = 0.03 * max(before.shape[:2])
+    far = cv2.distanceTransform((~people).astype(np.uint8), cv2.DIST_L2, 5) > 2 * sigma
+    lp = [cv2.GaussianBlur(x.astype(np.float32), (0, 0), sigma) for x in (before, after)]
+    return float(np.abs(lp[1] - lp[0])[far].mean())
+
+
+@pytest.mark.parametrize("name", ["mmfashion_01_4_full.jpg", "tfjs_posenet_person_bench.jpg"])
+def test_blur_keeps_the_backgrounds_colour(model, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A white studio wall once turned yellow-green, sunlit leaves 20 levels brighter: a lens adds no light."""
+    image = cv2.imread(str(PEOPLE / name))
+    body = body_of(model, image)
+    out, alpha = P.render_with_matte(image, body, settings=P.STILL)
+    assert lowpass_shift(image, out, (alpha > 0.02) | body.mask) <= 3.0
+
+
+def test_only_small_clipped_highlights_are_boosted_and_keep_their_hue() -> None:
+    image = np.full((400, 400, 3), 60, np.uint8)
+    image[:, 250:] = 252  # a large clipped area (a bright sky, a white wall)
+    image[99:101, 99:101] = (40, 120, 255)  # a small orange light, red channel clipped
+    out = P.lens_blur(image, None, P.DEFAULT_STRENGTH, None, P.STILL).astype(int)
+    assert np.abs(out[:, 320:] - 252).max() <= 1  # the large area keeps its level
+    spot = out[95:105, 95:105].reshape(-1, 3).mean(axis=0)
+    plain = P.lens_blur(image, None, P.DEFAULT_STRENGTH, None, replace(P.STILL, highlight_gain=1.0)).astype(int)
+    assert spot[2] > plain[95:105, 95:105, 2].mean() + 15  # boosted into a bright disc
+    assert spot[2] > spot[1] > spot[0]  # still orange: red over green over blue
+
+
+def test_floor_at_the_feet_is_sharp_and_the_far_background_blurred(model) -> None:  # type: ignore[no-untyped-def]
+    image = cv2.imread(str(PEOPLE / "tfjs_pose.jpg"))  # standing on a yoga mat on a beach
+    body = body_of(model, image)
+    plane = P.focus_plane(body)
+    assert plane is not None and 625 < plane.feet_y < 662, plane  # the feet (and the mat's near edge)
+    out, alpha = P.render_with_matte(image, body, settings=P.STILL)
+    background = alpha < 0.01
+    feet = int(plane.feet_y)
+    at_feet, far = np.zeros_like(background), np.zeros_like(background)
+    at_feet[feet - 6 : feet + 3] = True
+    far[: int(plane.horizon_y)] = True
+    assert np.abs(out.astype(int) - image.astype(int))[at_feet & background].mean() < 2.0  # the mat and sand: sharp
+    assert high_freq(out, far & background) < 0.3 * high_freq(image, far & background)
+    fractions = plane.blur_fraction(np.array([plane.feet_y, (plane.feet_y + plane.horizon_y) / 2, plane.horizon_y - 1]))
+    assert fractions[0] == 0.0 and 0.3 < fractions[1] < 0.7 and fractions[2] == 1.0
+
+
+def test_new_background_on_a_plain_wall_has_no_halo(model, person) -> None:  # type: ignore[no-untyped-def]
+    """On a plain light wall the model's edge lay 15-25 px outside the body: a light halo on a new background."""
+    photo, truth = paste(plain_wall(850, 850), person, 200, 100, 600)
+    body = body_of(model, photo)
+    colour = np.array([255, 0, 255], np.uint8)
+    out = P.render_with_matte(photo, body, background=np.full((4, 4, 3), colour), settings=P.STILL)[0]
+    dist = cv2.distanceTransform((~truth).astype(np.uint8), cv2.DIST_L2, 5)
+    ring = (dist >= 4) & (dist <= 24)
+    stays = np.abs(out.astype(int) - colour).max(axis=2)[ring] <= 16
+    assert stays.mean() >= 0.9, stays.mean()
+    inner = cv2.erode(truth.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert np.abs(out.astype(int) - photo.astype(int)).max(axis=2)[inner].mean() < 1.0  # the person is all there
+
+
+def test_edge_colours_are_the_persons_own(person) -> None:  # type: ignore[no-untyped-def]
+    """Soft edge pixels mix the old background in; the foreground estimate takes it back out."""
+    img, mask = person
+    city = cv2.imread(str(PEOPLE / "tfjs_cityscapes.jpg"))
+    back = cv2.resize(city[:, :425], (mask.shape[1], mask.shape[0])).astype(np.float32) / 255
+    fore = img.astype(np.float32) / 255
+    alpha = np.clip(cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 2.0), 0, 1)
+    photo = np.clip((alpha[:, :, None] * fore + (1 - alpha[:, :, None]) * back) * 255 + 0.5, 0, 255).astype(np.uint8)
+    soft = (alpha > 0.05) & (alpha < 0.95) & mask
+    est = estimate_foreground(photo, alpha, 20)
+    err_est = np.abs(est - fore)[soft].mean()
+    err_none = np.abs(photo / 255.0 - fore)[soft].mean()
+    assert err_est < 0.7 * err_none, (err_est, err_none)
+
+
+def test_preview_blur_is_fast_and_keeps_the_person(model) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    frame = cv2.resize(cv2.imread(str(PEOPLE / "tfjs_pose.jpg")), (960, 640), interpolation=cv2.INTER_AREA)
+    raw = model.predict(frame, 0.5)
+    from guide.parse import model_grid
+
+    body = parse(raw, keep_probability=True, grid=model_grid(raw))  # the live loop's model-raster parse
+    out = P.preview_blur(frame, body.probability)
+    assert out.shape == frame.shape and out.dtype == np.uint8
+    t0 = time.perf_counter()
+    for _ in range(5):
+        P.preview_blur(frame, body.probability)
+    assert (time.perf_counter() - t0) / 5 < 0.1
+    person = cv2.resize(body.mask.astype(np.uint8), (960, 640), interpolation=cv2.INTER_NEAREST) > 0
+    core = cv2.erode(person.astype(np.uint8), np.ones((21, 21), np.uint8)) > 0
+    assert np.abs(out.astype(int) - frame.astype(int)).max(axis=2)[core].mean() < 3

@@ -81,9 +81,12 @@ def test_crop_results_map_back_onto_whole_image_results(model) -> None:  # type:
             if pa is None:
                 continue
             assert pb is not None and abs(pa[1] - pb[1]) <= share * height + 1, (path.name, name, pa, pb)
-        near = crop.people[match].keypoints[:, 2] > 0.5
-        offsets = np.abs(crop.people[match].keypoints[near, :2] - subject.keypoints[near, :2])
-        assert np.median(offsets) < 0.01 * height + 1, path.name
+        # A subject the decoder missed in the whole image has a rough skeleton from the mask (the pitcher in
+        # tfjs_posenet_baseball.jpg): no geometry to compare keypoints on.
+        if not subject.from_mask:
+            near = crop.people[match].keypoints[:, 2] > 0.5
+            offsets = np.abs(crop.people[match].keypoints[near, :2] - subject.keypoints[near, :2])
+            assert np.median(offsets) < 0.01 * height + 1, path.name
         checked += 1
     assert checked >= 5
 

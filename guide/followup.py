@@ -1,0 +1,168 @@
+"""Following up on asks, per subject: stop an ask that changes nothing, and know the person's proportions.
+
+The live loop asks for one thing at a time. `FollowUp` keeps a little state
+about the subject across frames:
+
+- Each ask shown first is watched in periods of `ASK_SECONDS` (time to read
+  it and act). When a whole period passes without the measurement it corrects
+  moving by half a tolerance, that counts as asked and nothing changed;
+  after `DROP_AFTER` such periods in a row the ask is dropped for this subject,
+  with the reason, and the advice goes on without it (hold, if nothing else is
+  left). A dropped ask comes back when its measurement changes a lot (the
+  person or the camera moved) or another subject is followed.
+- Camera height is asked for at most `MAX_HEIGHT_PERIODS` periods per subject:
+  its estimate leans on the person's proportions, so it gets an end even when
+  the picture keeps changing.
+- The subject's own head share (guide.perspective) is estimated at the first
+  sight of them, assuming the camera is then held by hand at eye level:
+  the median over their first `FIRST_SIGHT_FRAMES` whole-body frames.
+
+`filter` runs on the raw guidance before `AdviceStabilizer`; `observe` on what
+was shown, after it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field, replace
+
+from guide import perspective
+from guide.guidance import HOLD, TEXT, Action, Dropped, Guidance, score_of
+from guide.measure import Framing
+
+ASK_SECONDS = 2.0  # one ask period: read the advice and carry it out
+MOVED = 0.5  # tolerances: less change than this over a period is "nothing changed"
+DROP_AFTER = 2  # periods in a row with nothing changed before an ask is dropped
+MAX_HEIGHT_PERIODS = 3  # camera height is asked at most this many periods per subject
+COME_BACK = 2.0  # tolerances: a dropped ask returns when its measurement moves this far
+NOTE_SECONDS = 4.0  # the overlay says why an ask was dropped for this long
+FIRST_SIGHT_FRAMES = 8  # whole-body frames whose head ratio gives the person's own proportions
+# The error (Guidance.errors key) each action corrects.
+CORRECTS = {
+    Action.STEP_BACK: "body_fill",
+    Action.STEP_CLOSER: "body_fill",
+    Action.AIM_UP: "vertical",
+    Action.AIM_DOWN: "vertical",
+    Action.AIM_LEFT: "center_x",
+    Action.AIM_RIGHT: "center_x",
+    Action.RAISE_CAMERA: "camera_height",
+    Action.LOWER_CAMERA: "camera_height",
+    Action.LEVEL_CAMERA: "tilt_deg",
+}
+CAMERA_HEIGHT = (Action.RAISE_CAMERA, Action.LOWER_CAMERA)
+
+
+@dataclass
+class _Ask:
+    action: Action
+    since: float
+    start: float  # the corrected error (tolerances) when the period began
+    lo: float  # its range over the period
+    hi: float
+
+
+@dataclass
+class _Drop:
+    reason: str
+    at: float
+    error: float | None
+
+
+@dataclass
+class FollowUp:
+    """Per-subject follow-up state (see the module's docstring)."""
+
+    subject: int | None = None
+    own_ratio: float | None = None
+    _sightings: list[float] = field(default_factory=list)
+    _ask: _Ask | None = None
+    _still: dict[Action, int] = field(default_factory=dict)  # periods in a row with nothing changed
+    _height_periods: int = 0
+    _dropped: dict[Action, _Drop] = field(default_factory=dict)
+    _note: tuple[Action, str, float] | None = None  # the last ask dropped, why, and when
+
+    def reset(self, subject: int | None = None) -> None:
+        self.subject, self.own_ratio = subject, None
+        self._sightings, self._ask, self._still = [], None, {}
+        self._height_periods, self._dropped, self._note = 0, {}, None
+
+    def see(self, subject: int | None, fr: Framing | None) -> None:
+        """A new frame of `subject` (None: nobody); learns their proportions on their first whole-body frames."""
+        if subject != self.subject:
+            self.reset(subject)
+        if self.own_ratio is not None or fr is None or fr.head_ratio is None:
+            return
+        if fr.headroom is None or fr.footroom is None or fr.headroom < 0 or fr.footroom < 0:
+            return
+        view = perspective.View(fr.headroom, 1.0 - fr.footroom, fr.aspect_ratio)
+        self._sightings.append(perspective.own_ratio(fr.head_ratio, perspective.HAND_HELD, view))
+        if len(self._sightings) >= FIRST_SIGHT_FRAMES:
+            self.own_ratio = statistics.median(self._sightings)
+
+    def filter(self, raw: Guidance, t: float) -> Guidance:
+        """`raw` without the dropped asks (rescored without their errors), saying why they were dropped."""
+        if not self._dropped or not raw.advice and raw.message:
+            return raw
+        for action, drop in list(self._dropped.items()):
+            now = raw.errors.get(CORRECTS[action])
+            if now is not None and drop.error is not None and abs(now - drop.error) >= COME_BACK:
+                del self._dropped[action]  # something changed a lot: it may work now
+                self._still.pop(action, None)
+        if not self._dropped:
+            return raw
+        gone = {CORRECTS[a] for a in self._dropped}
+        errors = {k: e for k, e in raw.errors.items() if k not in gone}
+        advice = [a for a in raw.advice if a.action not in self._dropped and a.action != Action.HOLD]
+        if not advice and raw.message is None:
+            advice = [HOLD]
+        if self._note is not None and t - self._note[2] <= NOTE_SECONDS and advice:
+            action, reason, _ = self._note
+            first = advice[0]
+            note = f"({TEXT[action]}: {reason})"
+            advice = [replace(first, text=f"{first.text} {note}"), *advice[1:]]
+        score = score_of(errors) if errors else raw.score
+        if raw.message:
+            score = min(score, raw.score)
+        return replace(
+            raw,
+            advice=advice,
+            errors=errors,
+            score=score,
+            dropped=[Dropped(a, d.reason) for a, d in self._dropped.items()],
+        )
+
+    def observe(self, shown: Guidance, t: float) -> None:
+        """What the user was shown: count ask periods, and drop an ask that changed nothing."""
+        first = shown.advice[0].action if shown.advice else None
+        key = CORRECTS.get(first) if first is not None else None
+        error = shown.errors.get(key) if key is not None else None
+        if first is None or key is None or error is None:
+            self._ask = None
+            return
+        ask = self._ask
+        if ask is None or ask.action != first:
+            self._ask = _Ask(first, t, error, error, error)
+            return
+        ask.lo, ask.hi = min(ask.lo, error), max(ask.hi, error)
+        if t - ask.since < ASK_SECONDS:
+            return
+        moved = max(abs(ask.hi - ask.start), abs(ask.lo - ask.start)) >= MOVED
+        self._still[first] = 0 if moved else self._still.get(first, 0) + 1
+        if first in CAMERA_HEIGHT:
+            self._height_periods += 1
+        reason = None
+        if self._still[first] >= DROP_AFTER:
+            reason = "asked twice, nothing changed"
+            if first in CAMERA_HEIGHT:
+                reason += ": their build, not the camera"
+        elif first in CAMERA_HEIGHT and self._height_periods >= MAX_HEIGHT_PERIODS:
+            reason = "close enough for this person"
+        if reason is not None:
+            self._dropped[first] = _Drop(reason, t, error)
+            self._note = (first, reason, t)
+            if first in CAMERA_HEIGHT:  # one camera height: neither way is asked again
+                other = Action.RAISE_CAMERA if first == Action.LOWER_CAMERA else Action.LOWER_CAMERA
+                self._dropped[other] = _Drop(reason, t, error)
+            self._ask = None
+            return
+        self._ask = _Ask(first, t, error, error, error)

@@ -1,0 +1,233 @@
+"""How the subject is lit: their exposure and the background's, backlight, and a lift for a dark subject.
+
+What says "this person is too dark" was chosen from data (`bench/portrait.py`,
+Penn-Fudan + CIHP people darkened 2 EV through their ground-truth masks against
+the originals, rule picked by 5-fold cross-validation among 2-feature rules):
+
+- The whole body relative to the whole frame spreads 3.6 EV over well-lit
+  pedestrians (dark clothes on a pale street look backlit). The face alone
+  is little better: BodyPix's face parts include the hair.
+- Two readings of the subject do best together: their *skin* (the face's
+  skin-coloured pixels; else skin-coloured pixels anywhere on them, for
+  people seen from behind; else the face, else the body) and their
+  *highlights* (the 95th percentile of the body: a white shirt, lit skin).
+  Both are read in EV below white (log2 linear luminance; 0 is clipping): a
+  camera exposes for the scene, so a backlit subject's skin and brightest
+  parts sink far below white while the background behind them does not.
+  Their mean is the subject's exposure.
+- Comparing with the background right around the person (a ring outside
+  them) or with the whole frame did not separate better: backgrounds differ
+  more than the cameras' exposure does. The ring is still required to be
+  brighter than the subject (a dark scene is not backlight).
+
+The ceiling, measured: well-lit people's exposure itself spreads about 0.6 EV
+(median absolute deviation), so a 2 EV darkening is caught in ~70% of cases at
+10% false alarms, and a lift aimed at the well-lit median lands within 0.5 EV
+in only about a third of cases. BENCHMARKS.md has the numbers.
+
+`Light` reports exposures relative to the frame's log-average (0: as bright
+as the frame, -1: half as bright), as `guide analyze --json` shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from guide.body import FACE_PARTS
+from guide.bokeh import linear_lut, to_srgb8
+from guide.geometry import Grid, resample
+from guide.parse import BodyParse
+
+BACKLIT_EV = -3.17  # subject exposure (EV below white) under this: backlit (8% of well-lit people; CV on 174 photos)
+TARGET_EV = -1.96  # a well-lit subject's exposure (EV below white): the median over the same well-lit photos
+BRIGHTER_BEHIND_EV = 1.0  # backlight needs the bright part of the ring behind them this far above their exposure
+MEASURE_SIDE = 640  # long side (px) the exposures are measured at: a pedestrian's face still has ~1000 pixels
+MIN_PIXELS = 20  # fewest pixels a region (skin, face) needs to be read
+HIGHLIGHT_PERCENTILE = 95.0
+RING_REACH = 0.6  # the background ring reaches this share of the subject's height outside them
+RELIGHT_MODES = ("auto", "on", "off")
+_EPS = 1e-4  # linear luminance floor: black pixels do not send the log-average to -inf
+
+
+@dataclass(frozen=True)
+class Light:
+    """The subject's and the background's exposure in EV relative to the frame's, and whether that is backlight.
+
+    `subject_ev`: the mean of the subject's skin log-average and highlight
+    (95th percentile); `background_ev`: the log-average of the background
+    right around them (a ring outside the people).
+    """
+
+    subject_ev: float
+    background_ev: float
+    backlit: bool
+
+    @property
+    def gap_ev(self) -> float:
+        """How much darker the subject is than what is around them: subject_ev - background_ev."""
+        return self.subject_ev - self.background_ev
+
+
+def _log_luminance(image_bgr: np.ndarray) -> np.ndarray:
+    """log2 of linear luminance (Rec. 709 weights), float32; 0 is white."""
+    lin = cv2.LUT(image_bgr, linear_lut()).astype(np.float32) * np.float32(1 / 65535)
+    lum = lin[:, :, 0] * 0.0722 + lin[:, :, 1] * 0.7152 + lin[:, :, 2] * 0.2126
+    return np.log2(np.maximum(lum, np.float32(_EPS)))
+
+
+def _measure_size(h: int, w: int) -> tuple[int, int]:
+    s = min(1.0, MEASURE_SIDE / max(h, w))
+    return max(1, round(w * s)), max(1, round(h * s))
+
+
+def _small(image_bgr: np.ndarray) -> np.ndarray:
+    h, w = image_bgr.shape[:2]
+    size = _measure_size(h, w)
+    return image_bgr if size == (w, h) else cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
+
+
+def frame_ev(image_bgr: np.ndarray) -> float:
+    """The frame's log-average luminance in EV below white, at the measuring size."""
+    return float(_log_luminance(_small(image_bgr)).mean())
+
+
+def skin_colour(image_bgr: np.ndarray) -> np.ndarray:
+    """Pixels whose chroma is skin's, any complexion (YCrCb box: Cr 135-180, Cb 85-135); bool."""
+    ycc = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2YCrCb)
+    return cv2.inRange(ycc, (0, 135, 85), (255, 180, 135)) > 0
+
+
+def subject_weight(parse_or_mask: BodyParse | np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The subject's pixels as a float weight in [0, 1] on a (h, w) raster over the whole image.
+
+    A BodyParse gives its subject (every person when it names none), on any
+    grid; an array (bool mask or float alpha, any size) is taken as it is.
+    """
+    if isinstance(parse_or_mask, BodyParse):
+        return _parse_rasters(parse_or_mask, shape)[0].astype(np.float32)
+    return cv2.resize(parse_or_mask.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+def _parse_rasters(body: BodyParse, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(subject, face, people) as bool rasters of `shape` over the whole image, from a parse on any grid."""
+    dst = Grid.over((0.0, 0.0, float(body.width), float(body.height)), shape[1], shape[0], (body.width, body.height))
+    inst = resample(body.instances.astype(np.float32), body.grid, dst, nearest=True, fill=-1.0)
+    parts = resample(body.parts.astype(np.float32), body.grid, dst, nearest=True, fill=-1.0)
+    people = inst >= 0
+    subject = people if body.subject is None else inst == body.subject
+    face = subject & np.isin(parts, FACE_PARTS)
+    return subject, face, people
+
+
+def _skin_key(log_lum: np.ndarray, subject: np.ndarray, face: np.ndarray, skin: np.ndarray) -> float:
+    """Log-average of the subject's skin: the face's skin-coloured pixels, else any skin on them, else face, else body."""
+    for region in (face & skin, subject & skin, face, subject):
+        if np.count_nonzero(region) >= MIN_PIXELS:
+            return float(log_lum[region].mean())
+    return float(log_lum[subject].mean())
+
+
+def _ring(subject: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """Background right around the subject: up to RING_REACH of their height outside them, clear of every person."""
+    rows = np.flatnonzero(subject.any(axis=1))
+    height = rows[-1] - rows[0] + 1
+    margin = 0.03 * height + 3.0  # the model's edge lies a few pixels off the body's
+    to_subject = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, 5)
+    to_people = cv2.distanceTransform((~people).astype(np.uint8), cv2.DIST_L2, 5)
+    ring = (to_subject <= RING_REACH * height + margin) & (to_people > margin)
+    if np.count_nonzero(ring) < MIN_PIXELS:
+        ring = ~people
+    return ring
+
+
+def measure_light(image_bgr: np.ndarray, parse_or_mask: BodyParse | np.ndarray, threshold: float = BACKLIT_EV) -> Light:
+    """Exposure of the subject and of the background around them (EV relative to the frame), and backlight.
+
+    `parse_or_mask`: a BodyParse on any grid (its subject is measured; its
+    face parts give the skin) or a subject mask / alpha of any size (skin is
+    then looked for anywhere on it). Backlit: the subject's exposure, in EV
+    below white, is under `threshold` while the bright part (95th percentile)
+    of the ring behind them is at least BRIGHTER_BEHIND_EV above it. With
+    fewer than MIN_PIXELS subject pixels: Light(0, 0, False).
+    """
+    small = _small(image_bgr)
+    shape = small.shape[:2]
+    log_lum = _log_luminance(small)
+    if isinstance(parse_or_mask, BodyParse):
+        subject, face, people = _parse_rasters(parse_or_mask, shape)
+    else:
+        subject = subject_weight(parse_or_mask, shape) > 0.5
+        face, people = np.zeros_like(subject), subject
+    inner = cv2.erode(subject.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # edge pixels mix in the background
+    if np.count_nonzero(inner) < MIN_PIXELS:
+        inner = subject
+    if np.count_nonzero(inner) < MIN_PIXELS:
+        return Light(0.0, 0.0, False)
+    skin = _skin_key(log_lum, inner, face & inner, skin_colour(small))
+    highlight = float(np.percentile(log_lum[inner], HIGHLIGHT_PERCENTILE))
+    exposure = 0.5 * (skin + highlight)
+    ring = _ring(subject, people)
+    behind = float(np.percentile(log_lum[ring], HIGHLIGHT_PERCENTILE))
+    frame = float(log_lum.mean())
+    backlit = exposure < threshold and behind - exposure >= BRIGHTER_BEHIND_EV
+    return Light(round(exposure - frame, 3), round(float(log_lum[ring].mean()) - frame, 3), bool(backlit))
+
+
+def _curve(lin: np.ndarray, gain: float) -> np.ndarray:
+    """A smooth lift in linear light: slope `gain` in the shadows, 1 -> 1, never clipping (y = g x / (1 + (g - 1) x))."""
+    return gain * lin / (1.0 + (gain - 1.0) * lin)
+
+
+def _key(log_lum: np.ndarray, weight: np.ndarray) -> float:
+    """Weighted mean of log2 luminance (the log-average, as EV)."""
+    total = float(weight.sum())
+    return float((log_lum * weight).sum() / total) if total > 0 else float(log_lum.mean())
+
+
+def relight(image_bgr: np.ndarray, alpha: np.ndarray, light: Light, mode: str = "auto",
+            target_ev: float = TARGET_EV) -> np.ndarray:
+    """The photo with the subject lifted through the matte `alpha` (float [0, 1], the image's size).
+
+    `light` must have been measured on this photo (`measure_light`). "auto":
+    only when `light.backlit`; "on": whenever the subject's exposure is under
+    `target_ev` (EV below white); "off": the photo unchanged. The lift is a
+    smooth tone curve on linear luminance, colour ratios kept (shadows raised
+    most, highlights never clipped), its strength found so the log-average
+    under the matte rises by as much as the subject's exposure lacks; where
+    alpha is 0 (the background) nothing changes. BGR uint8 in and out.
+    """
+    if mode not in RELIGHT_MODES:
+        raise ValueError(f"relight mode must be one of {RELIGHT_MODES}, got {mode!r}")
+    if mode == "off" or (mode == "auto" and not light.backlit) or not (alpha > 0).any():
+        return image_bgr
+    small = _small(image_bgr)
+    log_lum = _log_luminance(small)
+    need = target_ev - (light.subject_ev + float(log_lum.mean()))
+    if need <= 0.05:
+        return image_bgr
+    weight = cv2.resize(alpha.astype(np.float32), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    lum = np.exp2(log_lum)
+    before = _key(log_lum, weight)
+    lo, hi = 1.0, 64.0  # bisection on the curve's gain: the key under the matte rises by `need` EV
+    for _ in range(24):
+        g = (lo * hi) ** 0.5
+        rise = _key(np.log2(np.maximum(_curve(lum, g), _EPS)), weight) - before
+        lo, hi = (g, hi) if rise < need else (lo, g)
+    gain = (lo * hi) ** 0.5
+    # On luminance with the colour ratios kept (a per-channel curve would wash skin and clothes out grey);
+    # only inside the subject's box, where alpha is above 0.
+    ys, xs = np.nonzero(alpha > 0)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    box = image_bgr[y0:y1, x0:x1]
+    lin = cv2.LUT(box, linear_lut()).astype(np.float32) * np.float32(1 / 65535)
+    box_lum = np.maximum(lin[:, :, 0] * 0.0722 + lin[:, :, 1] * 0.7152 + lin[:, :, 2] * 0.2126, np.float32(_EPS))
+    lifted = lin * (_curve(box_lum, gain) / box_lum)[:, :, None]
+    lifted /= np.maximum(lifted.max(axis=2, keepdims=True), 1.0)  # a channel past white: scale back, hue kept
+    lifted8 = to_srgb8(lifted)
+    a = alpha[y0:y1, x0:x1].astype(np.float32)
+    out = image_bgr.copy()
+    out[y0:y1, x0:x1] = cv2.blendLinear(lifted8, box, a, 1.0 - a)
+    return out

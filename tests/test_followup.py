@@ -1,0 +1,102 @@
+"""Following up on asks: an ask that changes nothing twice is dropped with its reason; proportions at first sight."""
+
+from __future__ import annotations
+
+import pytest
+
+from guide.followup import ASK_SECONDS, FIRST_SIGHT_FRAMES, FollowUp
+from guide.guidance import HOLD, Action, Advice, Guidance
+from guide.measure import Framing
+from guide.perspective import HAND_HELD, View, measured_ratio
+from guide.smoothing import AdviceStabilizer
+
+
+def _raw(action: str, error: float, key: str, score: int = 60) -> Guidance:
+    advice = [HOLD] if action == "hold" else [Advice(Action(action), 0.2, f"do {action}")]
+    return Guidance(score, advice, None, None, errors={key: error, "center_x": 0.2})
+
+
+def _loop(fu: FollowUp, raws: list[Guidance], t0: float = 0.0, fps: float = 10.0) -> list[Guidance]:
+    """Runs raw guidance through follow-up and stabilizer as live.Analyzer does; returns what was shown."""
+    st, shown = AdviceStabilizer(), []
+    for i, raw in enumerate(raws):
+        t = t0 + i / fps
+        g = st.update(fu.filter(raw, t), t)
+        fu.observe(g, t)
+        shown.append(g)
+    return shown
+
+
+def test_an_ask_that_changes_nothing_twice_is_dropped_with_why() -> None:
+    fu = FollowUp()
+    fu.see(1, None)
+    frames = int(3 * ASK_SECONDS * 10) + 5
+    shown = _loop(fu, [_raw("lower_camera", 2.0, "camera_height") for _ in range(frames)])
+    actions = [g.advice[0].action for g in shown]
+    assert actions[0] == "lower_camera" and actions[-1] == "hold"
+    # asked for two whole periods, then dropped
+    assert actions.count("lower_camera") == pytest.approx(2 * ASK_SECONDS * 10, abs=6)
+    last = shown[-1]
+    assert [d.action for d in last.dropped] == ["lower_camera", "raise_camera"]
+    assert "nothing changed" in last.dropped[0].reason
+    assert "Lower the camera" in last.advice[0].text  # the overlay says which ask stopped, and why
+    assert last.score >= 85  # its error no longer counts
+
+
+def test_an_ask_that_is_being_followed_is_kept() -> None:
+    fu = FollowUp()
+    fu.see(1, None)
+    frames = int(3 * ASK_SECONDS * 10)
+    raws = [_raw("step_closer", -3.0 + 2.5 * i / frames, "body_fill") for i in range(frames)]
+    shown = _loop(fu, raws)
+    assert all(g.advice[0].action == "step_closer" and not g.dropped for g in shown)
+
+
+def test_a_dropped_ask_returns_for_a_new_subject_or_a_big_change() -> None:
+    fu = FollowUp()
+    fu.see(1, None)
+    n = int(3 * ASK_SECONDS * 10) + 5
+    _loop(fu, [_raw("aim_up", -1.5, "vertical") for _ in range(n)])
+    assert fu.filter(_raw("aim_up", -1.5, "vertical"), 99.0).advice[0].action == "hold"
+    assert fu.filter(_raw("aim_up", -4.0, "vertical"), 99.1).advice[0].action == "aim_up"  # moved a lot
+    fu2 = FollowUp()
+    fu2.see(1, None)
+    _loop(fu2, [_raw("aim_up", -1.5, "vertical") for _ in range(n)])
+    fu2.see(2, None)  # someone else
+    assert fu2.filter(_raw("aim_up", -1.5, "vertical"), 99.0).advice[0].action == "aim_up"
+
+
+def test_a_dropped_ask_never_turns_a_message_into_hold() -> None:
+    fu = FollowUp()
+    fu.see(1, None)
+    _loop(fu, [_raw("lower_camera", 2.0, "camera_height") for _ in range(int(3 * ASK_SECONDS * 10) + 5)])
+    raw = Guidance(
+        40, [Advice(Action.LOWER_CAMERA, 0.2, "x")], None, None, "can't see the feet", {"camera_height": 2.0}
+    )
+    g = fu.filter(raw, 99.0)
+    assert g.advice == [] and g.message == "can't see the feet"
+
+
+def test_own_proportions_at_first_sight() -> None:
+    view = View(0.1, 0.9, 0.75)
+    ratio = measured_ratio(0.19, HAND_HELD, view)
+    fr = Framing(
+        head_ratio=ratio,
+        body_fill=0.8,
+        headroom=0.1,
+        footroom=0.1,
+        center_x=0.5,
+        tilt_deg=0.0,
+        orientation="portrait",
+        aspect_ratio=0.75,
+    )
+    fu = FollowUp()
+    for i in range(FIRST_SIGHT_FRAMES - 1):
+        fu.see(3, fr)
+    assert fu.own_ratio is None
+    fu.see(3, fr)
+    assert fu.own_ratio == pytest.approx(0.19)
+    fu.see(3, Framing(**{**fr.values(), "head_ratio": 0.1}, orientation="portrait", aspect_ratio=0.75))
+    assert fu.own_ratio == pytest.approx(0.19)  # learnt once, not as the camera moves
+    fu.see(4, fr)
+    assert fu.own_ratio is None  # a new subject: learnt again
