@@ -89,8 +89,12 @@ def worker(clip: str, max_frames: int) -> dict[str, float]:
     frames = load_clip(clip, max_frames)
     options = live.LiveOptions(group=True) if clip.endswith(" group") else live.LiveOptions()
     analyzer = live.Analyzer(model, None, options)
-    if hasattr(live, "View"):
-        view = live.View(show_portrait=True) if clip.endswith(" preview") else live.View()
+    try:  # the view moved to guide.sinks; earlier code kept it in guide.live, or had none
+        from guide.sinks import View
+    except ImportError:
+        View = getattr(live, "View", None)  # noqa: N806
+    if View is not None:
+        view = View(show_portrait=True) if clip.endswith(" preview") else View()
 
         def draw(image, analysis):  # type: ignore[no-untyped-def]
             view.update(analysis)

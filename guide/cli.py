@@ -372,7 +372,8 @@ def live(
     model: Optional[str] = ModelOption,
 ) -> None:
     """Live framing guidance from a camera (or a video): instructions, target box, auto-capture."""
-    from guide.live import LiveOptions, LiveSession, display_available
+    from guide.live import LiveOptions, LiveSession
+    from guide.sinks import display_available
     from guide.profile import load_profile, profile_path, profiles_dir
     from guide.sources import open_source
 

@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from guide.live import Capturer, LiveOptions, next_capture_path
+from guide.live import LiveOptions
+from guide.sinks import Capturer, next_capture_path
 from guide.overlay import BAD, GOOD
 
 from conftest import DATA, PEOPLE

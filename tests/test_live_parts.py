@@ -11,7 +11,8 @@ import pytest
 
 from guide.geometry import Grid
 from guide.guidance import HOLD, Advice, Guidance
-from guide.live import Analysis, AutoCapture, FpsMeter, FrameLog, Recorder, View, view_grid
+from guide.live import Analysis, FpsMeter
+from guide.sinks import AutoCapture, FrameLog, Recorder, View, view_grid
 from guide.parse import BodyParse
 from guide.sources import Frame
 

@@ -1,0 +1,207 @@
+"""The live analyzer: one frame in, what the model and the guidance make of it out.
+
+The subject tracker (`guide.tracking`, or the group tracker with `--group`)
+runs the model on the frame; then landmarks and framing (of the subject, or
+of the group as one), the camera's roll from the scene (`guide.level`), the
+subject's light (`guide.light`), smoothing, guidance towards the profile's
+target, the follow-up that drops asks followed without effect, and advice
+hysteresis. No drawing and no I/O: `guide.live` runs it, `guide.sinks` show
+and keep its results.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from guide.followup import FollowUp
+from guide.group import Group, find_group, group_framing, name_the_cut, span_x
+from guide.guidance import (
+    MAX_ADVICE,
+    TEXT,
+    Action,
+    Advice,
+    Guidance,
+    Target,
+    advise,
+    builtin_target,
+    crop_for,
+    framing_in_crop,
+    target_from_profile,
+)
+from guide.level import LEVEL_TOLERANCE, Roll, camera_roll, scene_roll, upright
+from guide.light import Light, measure_light
+from guide.measure import Framing, Landmarks, axis_lean, framing, landmarks, orientation_of
+from guide.model.bodypix import BodyPix
+from guide.parse import BodyParse
+from guide.profile import Profile
+from guide.smoothing import AdviceStabilizer, FramingSmoother
+from guide.sources import Frame
+from guide.tracking import DETECT_SHORT_SIDE, SEARCH_SHORT_SIDE, GroupTracker, SubjectTracker
+
+LIGHT_EVERY = 15  # frames between exposure readings: light changes as slowly as the roll
+ROLL_EVERY = 15  # frames between looks at the scene's verticals: the camera's roll changes slowly (0.5 s at 30 fps)
+
+
+@dataclass
+class LiveOptions:
+    resolution: float = 0.5  # whole-frame pass size, as a fraction of a 640x480 frame; captures use still quality
+    threshold: float = 0.7
+    window: bool = True
+    auto_capture: bool = False
+    hold_seconds: float = 1.0  # framing must match this long before the countdown starts
+    countdown_seconds: float = 3.0
+    captures: Path = Path("captures")
+    record: Path | None = None
+    log: Path | None = None
+    max_frames: int | None = None
+    strength: float = 3.0  # portrait blur: disc diameter, % of the frame's long side
+    group: bool = False  # guide a group photo: everyone's head and feet in, the group framed as one
+    preview_portrait: bool = False  # the view starts with the background blurred (key B toggles it)
+
+
+@dataclass
+class Analysis:
+    """What the model and the guidance engine made of one frame."""
+
+    frame: Frame
+    parse: BodyParse  # holds the subject; its grid may be a crop of the frame (see `roi`)
+    marks: Landmarks | None
+    framing: Framing | None
+    guidance: Guidance
+    latency_ms: float
+    subject_id: int | None = None
+    roi: tuple[int, int, int, int] | None = None  # frame pixels of the subject's crop; None: whole frame
+    people: int = 0
+    group: list[tuple[float, float, float, float]] | None = None  # group mode: the members' boxes, frame pixels
+    group_cut: list[bool] = field(default_factory=list)  # group mode: is member i's head or feet cut
+    light: Light | None = None  # the subject's exposure against the background (every LIGHT_EVERY frames)
+
+
+class Analyzer:
+    """Frame -> tracked subject -> smoothed framing -> stable guidance (the profile's target).
+
+    Without a profile the built-in framing rules are the target. The target is
+    fixed on the first frame, once the camera's orientation is known.
+    """
+
+    def __init__(self, model: BodyPix, profile: Profile | None, options: LiveOptions) -> None:
+        self.model, self.profile, self.options = model, profile, options
+        scale = options.resolution / 0.5  # --resolution scales the whole-frame passes (0.5: the defaults)
+        self.tracker: SubjectTracker | GroupTracker
+        if options.group:
+            self.tracker = GroupTracker(model, threshold=options.threshold)
+        else:
+            self.tracker = SubjectTracker(
+                model,
+                threshold=options.threshold,
+                detect_short_side=max(2 * model.output_stride + 1, round(scale * DETECT_SHORT_SIDE)),
+                search_short_side=max(2 * model.output_stride + 1, round(scale * SEARCH_SHORT_SIDE)),
+            )
+        self.target: Target | None = None
+        self.scene: Roll | None = None  # the camera's roll as the scene's verticals show it (every ROLL_EVERY frames)
+        self._frames = 0
+        self.timings: dict[str, float] = {}
+        self.light: Light | None = None
+        self.smoother = FramingSmoother()
+        self.stabilizer = AdviceStabilizer()
+        self.followup = FollowUp()  # per subject: asks that change nothing are dropped; their proportions
+
+    def target_for(self, w: int, h: int) -> Target:
+        if self.target is None:
+            orientation = orientation_of(w, h)
+            self.target = (
+                target_from_profile(self.profile, orientation) if self.profile else builtin_target(orientation, w / h)
+            )
+        return self.target
+
+    def __call__(self, frame: Frame) -> Analysis:
+        start = time.perf_counter()
+        h, w = frame.image.shape[:2]
+        target = self.target_for(w, h)
+        tracked = self.tracker.update(frame.image, frame.t)
+        body = tracked.parse
+        t_model = time.perf_counter()
+        if self._frames % ROLL_EVERY == 0:
+            # The parse's people by their mask (the wall behind them stays in play), the others by their box.
+            self.scene = scene_roll(frame.image, [p.bbox for p in self.tracker.others], (body.mask, body.grid))
+        self._frames += 1
+        marks = fr = None
+        members: Group | None = None
+        if body.subject is not None and self.options.group:
+            everyone = [landmarks(body, i) for i in range(len(body.people))]
+            members = find_group(body, everyone, body.subject)
+        if members is not None:
+            marks = members.marks
+            fr = group_framing(body, members, everyone)
+        elif body.subject is not None:
+            marks = landmarks(body, body.subject)
+            fr = framing(body, body.subject, marks)
+        if fr is not None and marks is not None and body.subject is not None:
+            # Level is the camera's roll: the scene's verticals, or an upright person's axis; never a lean.
+            kp = body.people[body.subject].keypoints
+            lean = axis_lean(kp)  # the axis only: a shoulder line's slope is no axis
+            roll = camera_roll(self.scene, None if lean is None else lean[0], upright(kp))
+            fr = replace(fr, tilt_deg=None if roll is None else roll.degrees)
+            if roll is not None and roll.source == "scene" and "tilt_deg" in target.values:
+                target = replace(target, values={**target.values, "tilt_deg": (0.0, LEVEL_TOLERANCE)})
+            elif roll is not None and roll.source == "body":
+                target = replace(target, weak_tilt=True)  # asked only beyond its tolerance, a little at a time
+            crop = crop_for(target, w, h)
+            if crop is not None and fr is not None:
+                centre_px = fr.center_x * w if fr.center_x is not None else None
+                fr = framing_in_crop(marks, centre_px, fr.tilt_deg, crop, (w, h))
+        t_measure = time.perf_counter()
+        smoothed = self.smoother.update(fr, frame.t)
+        width_px = None
+        if members is not None:
+            x0, x1 = span_x(body, members.members)
+            width_px = x1 - x0
+        elif body.subject is not None:
+            x0, _, x1, _ = body.people[body.subject].bbox
+            width_px = x1 - x0
+        self.followup.see(tracked.subject_id, smoothed if marks is not None and not marks.cut else None)
+        advice = advise(smoothed, marks, target, w, h, body_width_px=width_px, own_ratio=self.followup.own_ratio)
+        advice = self.followup.filter(advice, frame.t)
+        if members is not None:
+            advice = name_the_cut(advice, members)
+        guidance = self.stabilizer.update(advice, frame.t)
+        self.followup.observe(guidance, frame.t)
+        if self._frames % LIGHT_EVERY == 1 or body.subject is None:
+            self.light = subject_light(frame.image, body) if body.subject is not None else None
+        guidance = with_light_advice(guidance, self.light)
+        end = time.perf_counter()
+        # Per-stage milliseconds of the last frame, for bench/live.py.
+        self.timings = {
+            "predict": tracked.timings.get("predict", 0.0),
+            "parse": tracked.timings.get("parse", 0.0),
+            "measure": (t_measure - t_model) * 1000,
+            "guidance": (end - t_measure) * 1000,
+            "passes": 1.0 + tracked.detected,
+        }
+        analysis = Analysis(frame, body, marks, smoothed, guidance, (end - start) * 1000,
+                            tracked.subject_id, tracked.roi, tracked.people, light=self.light)
+        if self.options.group:
+            chosen = members.members if members is not None else []
+            analysis.group = [body.people[i].bbox for i in chosen]
+            analysis.group_cut = [any(i in who for who in members.cut.values()) for i in chosen] if members else []
+        return analysis
+
+
+def subject_light(image: np.ndarray, body: BodyParse) -> Light | None:
+    """The subject's light (their skin and brightest parts against what is right behind them); the parse
+    may be a crop's: `measure_light` reads it on a small raster over the whole frame."""
+    return measure_light(image, body) if body.subject is not None else None
+
+
+def with_light_advice(guidance: Guidance, light: Light | None) -> Guidance:
+    """`guidance` with "turn so the light falls on the face" after the framing actions, when backlit."""
+    if light is None or not light.backlit or not guidance.advice or len(guidance.advice) >= MAX_ADVICE:
+        return guidance
+    ask = Advice(Action.AVOID_BACKLIGHT, round(-light.gap_ev, 2), TEXT[Action.AVOID_BACKLIGHT])
+    return replace(guidance, advice=[*guidance.advice, ask])
+
+
