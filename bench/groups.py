@@ -41,19 +41,10 @@ from guide import calibration as cal  # noqa: E402
 from guide.analyze import analyze_photo  # noqa: E402
 from guide.group import find_group  # noqa: E402
 from guide.images import read_photo  # noqa: E402
-from guide.metrics import pennfudan_samples  # noqa: E402
+from guide.metrics import instance_boxes, pennfudan_samples  # noqa: E402
 from guide.model.bodypix import load_model  # noqa: E402
 
 Box = tuple[int, int, int, int]
-
-
-def true_boxes(instances: np.ndarray) -> list[Box]:
-    out = []
-    for k in range(1, int(instances.max()) + 1):
-        ys, xs = np.nonzero(instances == k)
-        if ys.size:
-            out.append((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
-    return out
 
 
 def inside(box: Box, width: int, height: int) -> bool:
@@ -70,7 +61,7 @@ def main() -> None:
     passers: list[tuple[str, str, int, int]] = []  # name, verdict, passers_by, others
     for sample in pennfudan_samples(SHARED / "data" / "pennfudan"):
         h, w = sample.instances.shape
-        boxes = true_boxes(sample.instances)
+        boxes = instance_boxes(sample.instances)
         heights = [b[3] - b[1] for b in boxes]
         if len(boxes) < 2:
             continue

@@ -34,3 +34,13 @@ def pennfudan_samples(root: Path) -> list[PennFudanSample]:
         mask_path = root / "PedMasks" / f"{image_path.stem}_mask.png"
         samples.append(PennFudanSample(image_path, np.asarray(Image.open(mask_path))))
     return samples
+
+
+def instance_boxes(instances: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Each labelled person's box (x0, y0, x1, y1 pixel edges), in label order 1..N (absent labels skipped)."""
+    boxes = []
+    for k in range(1, int(instances.max()) + 1):
+        ys, xs = np.nonzero(instances == k)
+        if ys.size:
+            boxes.append((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    return boxes

@@ -14,6 +14,7 @@ from guide import calibration as cal
 from guide.analyze import analyze_photo
 from guide.group import find_group
 from guide.images import Photo, read_photo
+from guide.metrics import instance_boxes
 from guide.parse import Person
 from guide.profile import Profile, ProfileError, load_profile
 from guide.subject import pick_subject, split_others
@@ -65,13 +66,7 @@ def groups(model):  # type: ignore[no-untyped-def]
 
 
 def _truth_boxes(name: str) -> list[tuple[int, int, int, int]]:
-    labels = cv2.imread(str(PENNFUDAN / "PedMasks" / name.replace(".png", "_mask.png")), cv2.IMREAD_UNCHANGED)
-    boxes = []
-    for k in range(1, int(labels.max()) + 1):
-        ys, xs = np.nonzero(labels == k)
-        if ys.size:
-            boxes.append((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
-    return boxes
+    return instance_boxes(cv2.imread(str(PENNFUDAN / "PedMasks" / name.replace(".png", "_mask.png")), cv2.IMREAD_UNCHANGED))
 
 
 def test_companions_of_similar_size_are_several_people_unless_group_mode(groups) -> None:  # type: ignore[no-untyped-def]
