@@ -328,9 +328,10 @@ def light(impls: dict[str, Any], model: Any, pf: list[Any]) -> list[str]:
                 continue
             for name, mod in impls.items():
                 lt = light_module(mod).measure_light(src, body)
-                out = mod.render_with_matte(src, body, settings=mod.STILL, relight="auto")[0] if lt.backlit else src
+                backlit = lt is not None and lt.backlit
+                out = mod.render_with_matte(src, body, settings=mod.STILL, relight="auto")[0] if backlit else src
                 g = got[name]
-                (g["fd"] if is_dark else g["fo"]).append(lt.backlit)
+                (g["fd"] if is_dark else g["fo"]).append(backlit)
                 if is_dark:
                     g["err"].append(abs(key_ev(out, truth) - key_ev(img, truth)))
                 else:
@@ -341,7 +342,8 @@ def light(impls: dict[str, Any], model: Any, pf: list[Any]) -> list[str]:
         body = body_of(model, img)
         if body.subject is not None:
             for name, mod in impls.items():
-                got[name]["fp"].append(light_module(mod).measure_light(img, body).backlit)
+                lt = light_module(mod).measure_light(img, body)
+                got[name]["fp"].append(lt is not None and lt.backlit)
     n_pf, n_cihp = len(pf), len(cases) - len(pf) - 3
     lines = ["", f"Light: {len(cases)} photos with true people masks ({n_pf} Penn-Fudan, {n_cihp} CIHP, the PIFu person "
              "pasted on 3 street scenes), every true person darkened 2 EV (linear light) and parsed again; EV through "

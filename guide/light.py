@@ -143,7 +143,9 @@ def _ring(subject: np.ndarray, people: np.ndarray) -> np.ndarray:
     return ring
 
 
-def measure_light(image_bgr: np.ndarray, parse_or_mask: BodyParse | np.ndarray, threshold: float = BACKLIT_EV) -> Light:
+def measure_light(
+    image_bgr: np.ndarray, parse_or_mask: BodyParse | np.ndarray, threshold: float = BACKLIT_EV
+) -> Light | None:
     """Exposure of the subject and of the background around them (EV relative to the frame), and backlight.
 
     `parse_or_mask`: a BodyParse on any grid (its subject is measured; its
@@ -151,7 +153,7 @@ def measure_light(image_bgr: np.ndarray, parse_or_mask: BodyParse | np.ndarray, 
     then looked for anywhere on it). Backlit: the subject's exposure, in EV
     below white, is under `threshold` while the bright part (95th percentile)
     of the ring behind them is at least BRIGHTER_BEHIND_EV above it. With
-    fewer than MIN_PIXELS subject pixels: Light(0, 0, False).
+    fewer than MIN_PIXELS subject pixels there is nothing to say: None.
     """
     small = _small(image_bgr)
     shape = small.shape[:2]
@@ -165,7 +167,7 @@ def measure_light(image_bgr: np.ndarray, parse_or_mask: BodyParse | np.ndarray, 
     if np.count_nonzero(inner) < MIN_PIXELS:
         inner = subject
     if np.count_nonzero(inner) < MIN_PIXELS:
-        return Light(0.0, 0.0, False)
+        return None
     skin = _skin_key(log_lum, inner, face & inner, skin_colour(small))
     highlight = float(np.percentile(log_lum[inner], HIGHLIGHT_PERCENTILE))
     exposure = 0.5 * (skin + highlight)
@@ -187,7 +189,7 @@ def _key(log_lum: np.ndarray, weight: np.ndarray) -> float:
     return float((log_lum * weight).sum() / total) if total > 0 else float(log_lum.mean())
 
 
-def relight(image_bgr: np.ndarray, alpha: np.ndarray, light: Light, mode: str = "auto",
+def relight(image_bgr: np.ndarray, alpha: np.ndarray, light: Light | None, mode: str = "auto",
             target_ev: float = TARGET_EV) -> np.ndarray:
     """The photo with the subject lifted through the matte `alpha` (float [0, 1], the image's size).
 
@@ -201,7 +203,7 @@ def relight(image_bgr: np.ndarray, alpha: np.ndarray, light: Light, mode: str = 
     """
     if mode not in RELIGHT_MODES:
         raise ValueError(f"relight mode must be one of {RELIGHT_MODES}, got {mode!r}")
-    if mode == "off" or (mode == "auto" and not light.backlit) or not (alpha > 0).any():
+    if light is None or mode == "off" or (mode == "auto" and not light.backlit) or not (alpha > 0).any():
         return image_bgr
     small = _small(image_bgr)
     log_lum = _log_luminance(small)

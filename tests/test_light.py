@@ -78,8 +78,7 @@ def test_measure_light_takes_a_parse_on_any_grid_and_modes_are_checked(model, sc
     assert abs(by_coarse.subject_ev - by_parse.subject_ev) < 0.3, (by_coarse, by_parse)
     with pytest.raises(ValueError):
         L.relight(photo, mask.astype(np.float32), by_mask, "sometimes")
-    empty = L.measure_light(photo, np.zeros_like(mask))
-    assert not empty.backlit
+    assert L.measure_light(photo, np.zeros_like(mask)) is None  # nothing to measure: no reading, not a dark one
 
 
 def test_backlight_reads_the_face_not_the_clothes(model, scene) -> None:  # type: ignore[no-untyped-def]
