@@ -47,7 +47,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
-from report import publish  # noqa: E402
+from report import checkouts, publish  # noqa: E402
 
 PENNFUDAN = SHARED / "data" / "pennfudan"
 LANDMARKS = ("head_top", "chin", "feet")
@@ -294,24 +293,11 @@ def main() -> None:
         return
 
     started = time.perf_counter()
-    impls = {"now": REPO}
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.before and Path(args.before).is_dir():  # a copy of another tree (uncommitted work)
-            impls = {f"before ({Path(args.before).name})": Path(args.before).resolve(), "now": REPO}
-        elif args.before:
-            before = Path(tmp) / "before"
-            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(before), args.before],
-                           check=True, capture_output=True)
-            impls = {f"before ({args.before})": before, "now": REPO}
-        try:
-            results = {}
-            for name, checkout in impls.items():
-                results[name] = summarise(run_worker(checkout, args.variants, args.show))
-                print(f"{name}: done", file=sys.stderr, flush=True)
-        finally:
-            if args.before and not Path(args.before).is_dir():
-                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(Path(tmp) / "before")],
-                               check=False, capture_output=True)
+    with checkouts(args.before) as impls:
+        results = {}
+        for name, checkout in impls.items():
+            results[name] = summarise(run_worker(checkout, args.variants, args.show))
+            print(f"{name}: done", file=sys.stderr, flush=True)
 
     now = results["now"]
     command = f"python bench/instances.py --variants {args.variants}{f' --before {args.before}' if args.before else ''}"

@@ -34,7 +34,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 VIDEO = SHARED / "data" / "video"
 sys.path.insert(0, str(REPO / "bench"))
-from report import publish  # noqa: E402
+from report import checkouts, publish  # noqa: E402
 
 CLIPS = ("street 640x480", "street 1280x720", "street 1920x1080", "dance 640x480", "squats 720x1280")
 GROUP_CLIPS = ("street 1280x720 group", "street 1920x1080 group")  # `--group`: `guide live --group` on the street
@@ -171,37 +170,20 @@ def main() -> None:
 
     started = time.perf_counter()
     clips = CLIPS + (GROUP_CLIPS if args.group else ()) + (PREVIEW_CLIPS if args.preview else ())
-    impls = {"now": REPO}
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.before:
-            before = Path(tmp) / "before"
-            subprocess.run(
-                ["git", "-C", str(REPO), "worktree", "add", "--detach", str(before), args.before],
-                check=True,
-                capture_output=True,
-            )
-            impls = {f"before ({args.before})": before, "now": REPO}
-        try:
-            results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in impls}
-            for clip in clips:
-                rounds: dict[str, list[dict[str, float]]] = {name: [] for name in impls}
-                for _ in range(args.rounds):
-                    for name, checkout in impls.items():
-                        if clip.endswith((" group", " preview")) and name != "now":
-                            continue  # new modes: nothing to compare with
-                        r = run_worker(checkout, clip, args.max_frames)
-                        rounds[name].append(r)
-                        print(f"{clip:18s} {name:20s} {r['fps']:6.1f} fps, latency {r['median']:.1f} ms", flush=True)
-                for name, runs in rounds.items():
-                    if runs:
-                        results[name][clip] = sorted(runs, key=lambda r: r["fps"])[len(runs) // 2]
-        finally:
-            if args.before:
-                subprocess.run(
-                    ["git", "-C", str(REPO), "worktree", "remove", "--force", str(Path(tmp) / "before")],
-                    check=False,
-                    capture_output=True,
-                )
+    with checkouts(args.before) as impls:
+        results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in impls}
+        for clip in clips:
+            rounds: dict[str, list[dict[str, float]]] = {name: [] for name in impls}
+            for _ in range(args.rounds):
+                for name, checkout in impls.items():
+                    if clip.endswith((" group", " preview")) and name != "now":
+                        continue  # new modes: nothing to compare with
+                    r = run_worker(checkout, clip, args.max_frames)
+                    rounds[name].append(r)
+                    print(f"{clip:18s} {name:20s} {r['fps']:6.1f} fps, latency {r['median']:.1f} ms", flush=True)
+            for name, runs in rounds.items():
+                if runs:
+                    results[name][clip] = sorted(runs, key=lambda r: r["fps"])[len(runs) // 2]
 
     now = results["now"]
     any_result = next(iter(now.values()))

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from guide.errors import GuideError
-from guide.images import Photo, write_image_atomic
+from guide.images import Photo, free_path, write_image_atomic
 from guide.light import measure_light
 from guide.measure import Landmarks, landmarks
 from guide.model.bodypix import BodyPix
@@ -57,8 +57,8 @@ def parse_still(
     if resolution is None:
         refine(model, image_bgr, body, raw.window.scale, threshold=threshold)
     if len(body.people) > 1:  # who the photo is of: in focus counts too, where the pixels can say
-        sharp = [sharpness(image_bgr, p, body.person_mask(p.index) if body.grid.scale == 1 else None)
-                 for p in body.people]
+        own = body.instances if body.instances.shape == image_bgr.shape[:2] else None  # image-sized: stills
+        sharp = [sharpness(image_bgr, p, own) for p in body.people]
         body.subject = pick_subject(body.people, body.width, body.height, sharp)
     return body, res
 
@@ -134,7 +134,8 @@ def summary_line(record: dict[str, Any]) -> str:
 
 
 def output_path(folder: Path, photo: Photo, suffix: str, taken: set[Path]) -> Path:
-    """`folder/<stem><suffix>`, refusing paths in `taken` (the run's inputs and earlier outputs).
+    """`folder/<stem><suffix>`, refusing paths in `taken` (the run's inputs and earlier outputs); a file
+    an earlier run left there is kept and the next free name (`<stem><suffix>-2`) is used instead.
 
     The path is added to `taken`, so two photos with the same name in
     different folders cannot overwrite each other's results.
@@ -143,7 +144,8 @@ def output_path(folder: Path, photo: Photo, suffix: str, taken: set[Path]) -> Pa
     resolved = target.resolve()
     if resolved in taken or resolved == photo.path.resolve():
         raise GuideError(f"{target}: would overwrite an input photo or an earlier output of this run; choose another folder")
-    taken.add(resolved)
+    target = free_path(folder, photo.path.stem, suffix)
+    taken.add(target.resolve())
     return target
 
 

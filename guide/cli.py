@@ -238,7 +238,8 @@ def calibrate(
         for verdict, analysis in cal.analyze_references(bodypix, files, folder, group=group):
             verdicts.append(verdict)
             if analysis is not None:
-                caption = ("ok " if verdict.accepted else "skip: " + (verdict.reason or "")) + " " + Path(verdict.file).name
+                ok = f"ok, {verdict.members} people" if group and verdict.accepted else "ok"
+                caption = (ok if verdict.accepted else "skip: " + (verdict.reason or "")) + " " + Path(verdict.file).name
                 tiles.append((thumbnail(analysis.photo.image, analysis.parse), caption, verdict.accepted))
             bar.update(1)
 

@@ -182,3 +182,14 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             raise
     except OSError as exc:
         raise GuideError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def free_path(folder: Path, stem: str, suffix: str) -> Path:
+    """`folder/<stem><suffix>`, or `<stem><suffix minus .ext>-2.ext`, `-3`, ...: never an existing file."""
+    target = folder / f"{stem}{suffix}"
+    base, ext = os.path.splitext(suffix)
+    n = 2
+    while target.exists() or target.is_symlink():
+        target = folder / f"{stem}{base}-{n}{ext}"
+        n += 1
+    return target

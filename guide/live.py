@@ -25,6 +25,7 @@ import numpy as np
 
 from guide.analyzer import Analysis, Analyzer, LiveOptions
 from guide.errors import OutputError
+from guide.images import free_path
 from guide.model.bodypix import BodyPix
 from guide.profile import Profile
 from guide.sinks import AutoCapture, Capturer, FrameLog, Recorder, View, Window
@@ -120,8 +121,6 @@ class LiveSession:
 
     def _free(self, path: Path) -> Path:
         """`path`, or the next free name beside it (never overwrite an earlier recording or log), said aloud."""
-        from guide.portrait import free_path
-
         free = free_path(path.parent, "", path.name)
         if free != path:
             self.warn(f"{path} exists; writing {free} instead")

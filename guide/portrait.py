@@ -33,7 +33,15 @@ from PIL import Image
 from guide import bokeh
 from guide.bokeh import FocusPlane, disc_kernel
 from guide.errors import ImageError, InputError, OutputError
-from guide.images import Photo, list_images, output_kind, read_photo, write_bytes_atomic, write_image_atomic
+from guide.images import (
+    Photo,
+    free_path,
+    list_images,
+    output_kind,
+    read_photo,
+    write_bytes_atomic,
+    write_image_atomic,
+)
 from guide.matte import Matte, estimate_foreground, full_matte, refine_matte
 from guide.measure import landmarks
 from guide.parse import BodyParse
@@ -302,17 +310,6 @@ def encode_jpeg(image_bgr: np.ndarray, exif: bytes | None = None, quality: int =
     kwargs = {"exif": exif} if exif else {}
     rgb.save(buf, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2, **kwargs)
     return buf.getvalue()
-
-
-def free_path(folder: Path, stem: str, suffix: str) -> Path:
-    """`folder/<stem><suffix>`, or `<stem><suffix minus .ext>-2.ext`, `-3`, ...: never an existing file."""
-    target = folder / f"{stem}{suffix}"
-    base, ext = os.path.splitext(suffix)
-    n = 2
-    while target.exists() or target.is_symlink():
-        target = folder / f"{stem}{base}-{n}{ext}"
-        n += 1
-    return target
 
 
 def pick_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:

@@ -41,12 +41,13 @@ def _touches_side(p: Person, width: int) -> bool:
     return p.bbox[0] <= 1 or p.bbox[2] >= width - 1
 
 
-def sharpness(image_bgr: np.ndarray, person: Person, mask: np.ndarray | None = None) -> float:
+def sharpness(image_bgr: np.ndarray, person: Person, instances: np.ndarray | None = None) -> float:
     """Mean absolute Laplacian over the person, seen at a common height (`SHARP_HEIGHT`).
 
     Scaling every person to one height compares focus rather than distance: a
-    sharp small person stays sharp, a defocused near one stays soft. `mask` (the
-    person's pixels, image-sized, optional) keeps the background out.
+    sharp small person stays sharp, a defocused near one stays soft.
+    `instances` (person index per pixel, image-sized, optional) keeps the
+    background and other people out.
     """
     x0, y0, x1, y1 = (int(round(v)) for v in person.bbox)
     h, w = image_bgr.shape[:2]
@@ -58,8 +59,9 @@ def sharpness(image_bgr: np.ndarray, person: Person, mask: np.ndarray | None = N
     size = (max(4, round((x1 - x0) * scale)), SHARP_HEIGHT)
     grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
     edges = np.abs(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F))
-    if mask is not None:
-        inside = cv2.resize(mask[y0:y1, x0:x1].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    if instances is not None:
+        own = (instances[y0:y1, x0:x1] == person.index).astype(np.uint8)
+        inside = cv2.resize(own, size, interpolation=cv2.INTER_NEAREST) > 0
         inside = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # not the outline
         if inside.sum() >= 16:
             return float(edges[inside].mean())

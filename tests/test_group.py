@@ -201,6 +201,11 @@ def test_instances_png_labels_each_person(tmp_path: Path) -> None:
         ys, xs = np.nonzero(labels == i + 1)
         x0, y0, x1, y1 = p["bbox"]
         assert abs(xs.min() - x0) <= 2 and abs(ys.max() + 1 - y1) <= 2
+    first = Path(record["instances"]).read_bytes()
+    again = run_guide("analyze", str(PEOPLE / "tfjs_pascal.jpg"), "--json", "--instances", str(out))
+    assert again.returncode == 0, again.stderr
+    assert Path(record["instances"]).read_bytes() == first  # a second run keeps the first's file
+    assert Path(json.loads(again.stdout)["instances"]).name == "tfjs_pascal_instances-2.png"
 
 
 def test_live_group_keeps_saying_whose_feet_are_cut_on_its_crops(tmp_path: Path) -> None:
