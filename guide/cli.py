@@ -246,7 +246,7 @@ def calibrate(
     accepted = [v for v in verdicts if v.accepted]
     profile = cal.build_profile(name, bodypix.name, verdicts, str(folder), group=group) if accepted else None
     try:
-        path, replaced = (save_profile(profile, slot=slot) if profile else (None, False))
+        path, kept = (save_profile(profile, slot=slot) if profile else (None, None))
     except GuideError as exc:
         fail(f"profile not saved: {exc.message}", 2)
     sheet_path = sheet or slot.path.with_name(f"{name}_sheet.png")
@@ -262,7 +262,8 @@ def calibrate(
         typer.echo(json.dumps({
             "name": name,
             "profile": str(path) if path else None,
-            "replaced": replaced,
+            "replaced": kept is not None,
+            "kept": str(kept) if kept else None,
             "sheet": str(written) if written else None,
             "accepted": len(accepted),
             "photos": len(verdicts),
@@ -278,7 +279,7 @@ def calibrate(
             typer.echo("\nLearned framing (typical value ± spread, from the accepted photos):")
             for line in _framing_table(profile):
                 typer.echo(line)
-            verb = "replaced the older profile" if replaced else "saved"
+            verb = f"replaced the older profile (kept as {kept})" if kept else "saved"
             shown = f"contact sheet: {written}" if written else "no contact sheet"
             typer.echo(f"\n{len(accepted)} of {len(verdicts)} photos used; {verb}: {path}; {shown}")
     if not accepted:

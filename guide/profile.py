@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from guide.errors import GuideError, InputError, OutputError
-from guide.images import write_bytes_atomic
+from guide.images import free_path, write_bytes_atomic
 from guide.measure import FRAMING_FIELDS
 
 SCHEMA_VERSION = 1
@@ -329,14 +329,23 @@ def _profile_lock(path: Path) -> Iterator[None]:
             lock.unlink(missing_ok=True)
 
 
-def save_profile(profile: Profile, folder: Path | None = None, *, slot: ProfileSlot | None = None) -> tuple[Path, bool]:
-    """Write `<name>.json` atomically; returns the path and whether an older profile was replaced.
+REPLACED_DIR = "replaced"  # beside the profiles: older profiles a calibration replaced, one file each
 
-    With the `slot` taken when the run began, a profile another run saved since
-    is never replaced (GuideError): of two runs for one name, only one may say "saved".
+
+def save_profile(
+    profile: Profile, folder: Path | None = None, *, slot: ProfileSlot | None = None
+) -> tuple[Path, Path | None]:
+    """Write `<name>.json` atomically; returns its path and where the profile it replaced is kept (None: none).
+
+    A calibration run by mistake (the wrong folder, a typo) must not cost the
+    user their taste: the older file moves to `replaced/<name>-<time>.json`
+    before the new one is written. With the `slot` taken when the run began, a
+    profile another run saved since is never replaced (GuideError): of two runs
+    for one name, only one may say "saved".
     """
     slot = slot or profile_slot(profile.name, folder)
     path = slot.path
+    kept = None
     with _profile_lock(path):
         now = _file_state(path)
         if now is not None and now != slot.seen:
@@ -344,8 +353,22 @@ def save_profile(profile: Profile, folder: Path | None = None, *, slot: ProfileS
                 f"{path} was saved by another run while this one was reading photos "
                 f"(two `guide calibrate --name {profile.name}` at once?); it is kept: run again to replace it"
             )
+        if now is not None:
+            kept = _keep_older(path)
         write_bytes_atomic(path, (json.dumps(profile.to_dict(), indent=2) + "\n").encode())
-    return path, now is not None
+    return path, kept
+
+
+def _keep_older(path: Path) -> Path:
+    """Copy the profile about to be replaced to a new file under `replaced/` (named by its save time)."""
+    try:
+        data = path.read_bytes()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot read the older profile to keep it ({exc.strerror or exc})") from None
+    kept = free_path(path.parent / REPLACED_DIR, f"{path.stem}-{stamp}", ".json")
+    write_bytes_atomic(kept, data)
+    return kept
 
 
 def load_profile(name: str, folder: Path | None = None) -> Profile:

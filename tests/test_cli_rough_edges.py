@@ -64,15 +64,22 @@ def test_a_profile_saved_by_another_run_meanwhile_is_never_replaced(tmp_path: Pa
         with pytest.raises(GuideError, match="saved by another run"):
             save_profile(_profile(model="mine"), slot=mine)
         assert path.read_bytes() == rivals
-        assert sorted(p.name for p in folder.iterdir()) == ["anna.json"]  # no lock left behind
+        expected = ["anna.json"] + (["replaced"] if before is not None else [])  # the older file kept aside
+        assert sorted(p.name for p in folder.iterdir()) == expected  # and no lock left behind
 
 
-def test_an_unchanged_profile_is_replaced_and_says_so(tmp_path: Path) -> None:
-    path, replaced = save_profile(_profile(), tmp_path)
-    assert not replaced
-    slot = profile_slot("anna", tmp_path)
-    path, replaced = save_profile(_profile(model="newer"), slot=slot)
-    assert replaced and json.loads(path.read_text())["model"] == "newer"
+def test_an_unchanged_profile_is_replaced_and_the_older_one_kept(tmp_path: Path) -> None:
+    path, kept = save_profile(_profile(), tmp_path)
+    assert kept is None
+    first = path.read_bytes()
+    for model in ("newer", "newest"):  # twice: the second replacement keeps its own copy too
+        slot = profile_slot("anna", tmp_path)
+        path, kept = save_profile(_profile(model=model), slot=slot)
+        assert json.loads(path.read_text())["model"] == model
+        assert kept is not None and kept.parent == tmp_path / "replaced" and kept.name.startswith("anna-")
+    older = sorted((tmp_path / "replaced").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    assert [p.read_bytes() for p in older][0] == first and len(older) == 2
+    assert json.loads(older[1].read_text())["model"] == "newer"
 
 
 def test_a_held_lock_refuses_the_save_and_a_stale_one_is_taken_over(tmp_path: Path) -> None:
