@@ -59,7 +59,7 @@ def parse_still(
     if len(body.people) > 1:  # who the photo is of: in focus counts too, where the pixels can say
         own = body.instances if body.instances.shape == image_bgr.shape[:2] else None  # image-sized: stills
         sharp = [sharpness(image_bgr, p, own) for p in body.people]
-        body.subject = pick_subject(body.people, body.width, body.height, sharp)
+        body.subject = pick_subject(body.people, body.width, body.height, sharp, own)
     return body, res
 
 

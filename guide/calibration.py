@@ -60,7 +60,7 @@ MIN_PERSON_AREA = 0.005  # people covering less of the frame are passers-by, not
 MIN_BODY_FILL = 0.25  # subject height as a fraction of the frame height
 MIN_THIGH_DROP = 0.45  # thigh's vertical drop over the shin's, for an upright leg
 MAX_HEAD_RATIO = 0.4  # standing adults are 0.1-0.25 (children up to ~0.3)
-MIN_SCORE = 0.3  # pose confidence
+MIN_SCORE = 0.3  # confidence in the person: the mean score of their head and torso keypoints (`person_score`)
 CALIBRATION_MAX_PIXELS = 1_000_000  # decode references at <= 1 MP (JPEG draft mode): the model sees ~800 px
 
 
@@ -93,6 +93,25 @@ def leg_straightness(kp: Any, min_score: float = 0.1) -> list[float]:
         if min(hip[2], knee[2], ankle[2]) >= min_score and ankle[1] - knee[1] > 1:
             out.append(float((knee[1] - hip[1]) / (ankle[1] - knee[1])))
     return out
+
+
+# What makes a person a person to the model: face, ears, shoulders and hips. The legs are judged by
+# the standing rule and the feet landmark.
+CORE_KEYPOINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear",
+                  "left_shoulder", "right_shoulder", "left_hip", "right_hip")
+
+
+def person_score(kp: Any) -> float:
+    """How sure the model is of a person: the mean score of their head and torso keypoints, in [0, 1].
+
+    The pose score averages all 17 keypoints, legs included, and a passer-by
+    beside the subject's legs lowers the leg keypoints' scores (bench/instances.py:
+    PennPed00091, score 0.31 alone, 0.29 with a child walking past their feet,
+    so the same photo flipped to low confidence). Head and torso stay what they were.
+    """
+    from guide.body import KEYPOINT_ID
+
+    return float(sum(float(kp[KEYPOINT_ID[n]][2]) for n in CORE_KEYPOINTS) / len(CORE_KEYPOINTS))
 
 
 def is_standing(kp: Any, head_ratio: float | None) -> bool:
@@ -139,15 +158,15 @@ def judge(analysis: Analysis, file: str, group: bool = False) -> Verdict:
         verdict.reason, verdict.detail = Reason.LOW_CONFIDENCE, "head or feet not found"
     else:
         height = marks.feet[1] - marks.head_top[1]
-        least_sure = min((body.people[i] for i in found.members), key=lambda p: p.score)
+        least_sure = min(person_score(body.people[i].keypoints) for i in found.members)
         if height <= 0 or not is_standing(body.people[subject].keypoints, framing(body, subject, own).head_ratio):
             verdict.reason = Reason.NOT_STANDING
         elif height / body.height < MIN_BODY_FILL:
             verdict.reason = Reason.TOO_SMALL
             verdict.detail = f"{100 * height / body.height:.0f}% of the frame height"
-        elif least_sure.score < MIN_SCORE:
+        elif least_sure < MIN_SCORE:
             verdict.reason = Reason.LOW_CONFIDENCE
-            verdict.detail = f"pose score {least_sure.score:.2f}"
+            verdict.detail = f"head and torso score {least_sure:.2f}"
     verdict.accepted = verdict.reason is None
     return verdict
 

@@ -37,8 +37,21 @@ def height(p: Person) -> float:
     return p.bbox[3] - p.bbox[1]
 
 
-def _touches_side(p: Person, width: int) -> bool:
-    return p.bbox[0] <= 1 or p.bbox[2] >= width - 1
+# Cut by the side of the frame: the person's pixels run along the image's left or right edge for at
+# least this share of their height. A hand or an elbow brushing the edge is no cut; a body half
+# out of the picture runs along it from shoulder to hip at least.
+SIDE_CUT_SHARE = 0.25
+
+
+def _touches_side(p: Person, width: int, instances: np.ndarray | None = None) -> bool:
+    """Cut by the side of the frame: by the box, or, given `instances` (image-sized person index
+    per pixel), by the person's own pixels along the edge (`SIDE_CUT_SHARE` of their height)."""
+    if not (p.bbox[0] <= 1 or p.bbox[2] >= width - 1):
+        return False
+    if instances is None or instances.shape[1] != width:
+        return True
+    along = max(int(np.count_nonzero(instances[:, 0] == p.index)), int(np.count_nonzero(instances[:, -1] == p.index)))
+    return along >= SIDE_CUT_SHARE * height(p)
 
 
 def sharpness(image_bgr: np.ndarray, person: Person, instances: np.ndarray | None = None) -> float:
@@ -69,14 +82,18 @@ def sharpness(image_bgr: np.ndarray, person: Person, instances: np.ndarray | Non
 
 
 def subject_weights(
-    people: list[Person], width: int, height_px: int, sharp: list[float] | None = None
+    people: list[Person],
+    width: int,
+    height_px: int,
+    sharp: list[float] | None = None,
+    instances: np.ndarray | None = None,
 ) -> list[float]:
     """How much each person looks like the subject (higher: more); see `pick_subject`."""
     if not people:
         return []
     tallest = max(height(p) for p in people) or 1.0
     lowest_feet = max(p.bbox[3] for p in people)
-    alone_at_side = [_touches_side(p, width) for p in people]
+    alone_at_side = [_touches_side(p, width, instances) for p in people]
     best_sharp = max(sharp) if sharp else 0.0
     out = []
     for i, p in enumerate(people):
@@ -94,15 +111,21 @@ def subject_weights(
 
 
 def pick_subject(
-    people: list[Person], width: int, height_px: int, sharp: list[float] | None = None
+    people: list[Person],
+    width: int,
+    height_px: int,
+    sharp: list[float] | None = None,
+    instances: np.ndarray | None = None,
 ) -> int | None:
     """The person a photographer means, or None for nobody.
 
     The tallest, with the lowest feet, near the centre, in full and (when
     `sharp`, one `sharpness` per person, is given) in focus. Keypoint-free on
-    purpose: a person seen from behind is still a subject.
+    purpose: a person seen from behind is still a subject. With `instances`
+    (image-sized person index per pixel: stills) "in full" reads their own
+    pixels at the frame's sides (`SIDE_CUT_SHARE`), not only their box.
     """
-    weights = subject_weights(people, width, height_px, sharp)
+    weights = subject_weights(people, width, height_px, sharp, instances)
     return int(np.argmax(weights)) if weights else None
 
 

@@ -258,3 +258,20 @@ def test_unwritable_profile_folder_is_one_line(refs: Path, tmp_path: Path) -> No
     result = _run("calibrate", str(refs), env={"GUIDE_PROFILE_DIR": str(blocker)})
     assert result.exit_code == 2 and result.stderr.startswith("guide: error: profile not saved")
     assert result.stderr.count("\n") == 1
+
+
+def test_confidence_is_read_from_head_and_torso_not_legs() -> None:
+    """A long coat or a passer-by at the subject's feet leaves the leg keypoints unsure; the person
+    is still clearly seen (PennPed00091: pose score 0.31 alone, 0.30 with a child walking past)."""
+    from guide.body import KEYPOINT_ID
+
+    kp = np.zeros((17, 3))
+    for name in cal.CORE_KEYPOINTS:
+        kp[KEYPOINT_ID[name], 2] = 0.5
+    assert cal.person_score(kp) == pytest.approx(0.5)  # 9 of 17 keypoints: a pose score of 0.26
+    legs = kp.copy()
+    legs[[KEYPOINT_ID[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle")], 2] = 1.0
+    assert cal.person_score(legs) == cal.person_score(kp)
+    unsure = np.zeros((17, 3))
+    unsure[[KEYPOINT_ID[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle")], 2] = 1.0
+    assert cal.person_score(unsure) < cal.MIN_SCORE

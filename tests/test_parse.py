@@ -6,10 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from guide.analyze import analyze_photo, still_resolution
+from guide.analyze import analyze_photo, parse_still, still_resolution
 from guide.images import Photo, read_photo
 from guide.metrics import mask_iou, pennfudan_samples
-from guide.parse import parse
+from guide.parse import merge_same_head, parse
+from guide.poses import Pose
 
 from conftest import PENNFUDAN, PEOPLE, photos_in
 
@@ -123,3 +124,33 @@ def test_quantized_and_float_variants_agree(model) -> None:  # type: ignore[no-u
         height = ta.feet[1] - ta.head_top[1]
         assert abs(ta.head_top[1] - tb.head_top[1]) < 0.05 * height
         assert abs(ta.feet[1] - tb.feet[1]) < 0.05 * height
+
+
+def _pose(points: dict[int, tuple[float, float]], score: float = 0.5) -> Pose:
+    kp = np.zeros((17, 3), np.float32)
+    for k, (x, y) in points.items():
+        kp[k] = (x, y, 0.9)
+    return Pose(kp, score)
+
+
+def test_two_skeletons_on_one_head_and_shoulders_are_one_person() -> None:
+    head = {1: (48, 10), 2: (52, 10), 3: (44, 12), 4: (56, 12)}
+    upper = _pose({**head, 5: (40, 30), 7: (38, 50), 9: (36, 70)}, 0.6)  # head, shoulder, arm
+    lower = _pose({**head, 5: (41, 31), 6: (60, 30), 11: (44, 80), 15: (45, 150)}, 0.4)  # head, body, legs
+    (one,) = merge_same_head([upper, lower])
+    assert one.score == 0.6
+    assert (one.keypoints[[1, 5, 6, 7, 9, 11, 15], 2] > 0.3).all()  # both halves' keypoints
+    # One ear peak, two people: the decoder grew both skeletons through it, their shoulders part.
+    beside = _pose({**head, 5: (70, 32), 6: (95, 34), 11: (75, 85), 15: (80, 150)}, 0.4)
+    assert len(merge_same_head([upper, beside])) == 2
+
+
+def test_people_sharing_a_face_keypoint_keep_their_own_masks(model) -> None:  # type: ignore[no-untyped-def]
+    """PennPed00071: two walkers' skeletons pass through the same ear peaks; joined as one person
+    (on the face alone) the farther walker's instance vanished (IoU 0.60 -> 0)."""
+    sample = next(s for s in pennfudan_samples(PENNFUDAN) if s.image_path.stem == "PennPed00071")
+    body, _ = parse_still(model, cv2.imread(str(sample.image_path)))
+    for t in range(1, int(sample.instances.max()) + 1):
+        truth = sample.instances == t
+        best = max(mask_iou(body.person_mask(i), truth) for i in range(len(body.people)))
+        assert best >= 0.6, f"person {t}: best instance IoU {best:.2f}"
