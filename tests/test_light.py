@@ -10,7 +10,7 @@ from PIL import Image
 from guide import light as L
 from guide.bokeh import linear_lut, srgb_lut
 
-from conftest import DATA, PEOPLE
+from conftest import DATA, PENNFUDAN, PEOPLE
 
 PIFU = DATA / "pifu"
 
@@ -94,3 +94,42 @@ def test_backlight_reads_the_face_not_the_clothes(model, scene) -> None:  # type
     assert not L.measure_light(dark_clothes, parse_still(model, dark_clothes)[0]).backlit
     dark_all = darken(photo, mask, 2.5)
     assert L.measure_light(dark_all, parse_still(model, dark_all)[0]).backlit
+
+
+def test_relight_is_an_exposure_change_not_a_wash(scene) -> None:  # type: ignore[no-untyped-def]
+    """Relight undoes a uniform darkening: every pixel of the person comes back by about the same factor,
+    so their contrast (dark shirt, light skin) is kept; a curve lifting the shadows most would grey them out."""
+    photo, mask = scene
+    dark = darken(photo, mask, 2.0)
+    lifted = L.relight(dark, mask.astype(np.float32), L.measure_light(dark, mask), "on")
+
+    def log_lum(img: np.ndarray) -> np.ndarray:
+        lum = cv2.LUT(img, linear_lut()).astype(np.float32) / 65535.0 @ np.float32([0.0722, 0.7152, 0.2126])
+        return np.log2(np.maximum(lum, 1e-4))
+
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    lit = log_lum(photo)
+    mid = inner & (lit > -6) & (lit < -1.5)  # well above black (quantised once darkened), under the shoulder
+    diff = (log_lum(lifted) - lit)[mid]
+    assert np.abs(np.median(diff)) < 0.5, np.median(diff)
+    assert np.percentile(diff, 90) - np.percentile(diff, 10) < 0.3, np.percentile(diff, [10, 50, 90])
+
+
+def test_pedestrians_darkened_two_stops_are_flagged_and_brought_back(model) -> None:  # type: ignore[no-untyped-def]
+    """Every 20th Penn-Fudan photo: its true people 2 EV darker are backlit and relight brings them back within
+    0.5 EV for most; the photos as they are are left alone (issue 10's goals, on a handful of photos)."""
+    from guide.analyze import parse_still
+    from guide.metrics import pennfudan_samples
+
+    flagged, alarms, errors = 0, 0, []
+    samples = pennfudan_samples(PENNFUDAN)[3::20]
+    for s in samples:
+        photo, truth = cv2.imread(str(s.image_path)), s.person_mask
+        dark = darken(photo, truth, 2.0)
+        alarms += L.measure_light(photo, parse_still(model, photo)[0]).backlit
+        light = L.measure_light(dark, parse_still(model, dark)[0])
+        flagged += light.backlit
+        lifted = L.relight(dark, cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 1.0), light, "auto")
+        errors.append(abs(key(lifted, truth) - key(photo, truth)))
+    assert len(samples) == 9 and flagged >= 8 and alarms <= 1, (flagged, alarms)
+    assert sum(e < 0.5 for e in errors) >= 6 and np.median(errors) < 0.35, np.round(errors, 2)

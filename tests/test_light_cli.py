@@ -26,8 +26,10 @@ def test_analyze_reports_the_subjects_light(tmp_path: Path) -> None:
     result = run_guide("analyze", str(PEOPLE / "tfjs_pose.jpg"), "--json")
     assert result.returncode == 0, result.stderr
     light = json.loads(result.stdout)["light"]
-    assert set(light) == {"subject_ev", "background_ev", "backlit"}
-    assert isinstance(light["backlit"], bool) and all(np.isfinite([light["subject_ev"], light["background_ev"]]))
+    assert set(light) == {"subject_ev", "background_ev", "backlit", "peak_ev"}  # the first three are the contract
+    assert isinstance(light["backlit"], bool) and not light["backlit"]
+    assert all(np.isfinite([light["subject_ev"], light["background_ev"], light["peak_ev"]]))
+    assert light["peak_ev"] > light["subject_ev"]  # the brightest parts are brighter than the exposure
 
 
 def test_relight_takes_auto_on_off_only(tmp_path: Path) -> None:
