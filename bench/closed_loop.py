@@ -64,6 +64,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from report import publish  # noqa: E402
 
 from guide.analyze import parse_still  # noqa: E402
+from guide.geometry import Grid, resample  # noqa: E402
 from guide.guidance import CAMERA_HEIGHT_TOL, builtin_target  # noqa: E402
 from guide.live import Analyzer, LiveOptions  # noqa: E402
 from guide.measure import framing, landmarks  # noqa: E402
@@ -113,6 +114,9 @@ class Scene:
     head: tuple[float, float] = (0.0, 0.0)  # head top, scene pixels (the still analysis)
     feet: tuple[float, float] = (0.0, 0.0)  # feet, scene pixels
     centre: tuple[float, float] = (0.0, 0.0)  # the body's centre column at mid-height, scene pixels
+    # The subject's mask pixels (the still analysis), scene pixels, one row each: the true centre column of
+    # any view is their median column there, as guide.measure.framing reads it off a mask.
+    mask: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     big_enough: bool = True  # the photo is at least MIN_PHOTO_SIDE on its long side
 
 
@@ -199,6 +203,12 @@ def load_scenes(model: BodyPix) -> list[Scene]:
         head = (marks.head_top[0] + pad, marks.head_top[1] + pad)
         feet = (marks.feet[0] + pad, marks.feet[1] + pad)
         centre = (cx, 0.5 * (head[1] + feet[1]))
+        full = resample(
+            (body.instances == body.subject).astype(np.uint8), body.grid, Grid.over((0, 0, w, h), w, h, (w, h)),
+            nearest=True, fill=0,
+        )
+        ys, xs = np.nonzero(full)
+        mask = np.stack([xs + 0.5 + pad, ys + 0.5 + pad], axis=1).astype(np.float64)
         scenes.append(
             Scene(
                 name,
@@ -209,6 +219,7 @@ def load_scenes(model: BodyPix) -> list[Scene]:
                 head=head,
                 feet=feet,
                 centre=centre,
+                mask=mask,
             )
         )
     return scenes
@@ -236,6 +247,17 @@ def true_errors(scene: Scene, view: View) -> dict[str, float]:
     (_, head_v), (_, feet_v), (centre_u, _) = (view.to_view(p) for p in (scene.head, scene.feet, scene.centre))
     headroom, footroom, fill = head_v / VIEW_H, 1.0 - feet_v / VIEW_H, (feet_v - head_v) / VIEW_H
     centre = centre_u / VIEW_W
+    if len(scene.mask):
+        # The median column of the person's pixels the view shows (guide.measure.framing's centre). Until
+        # 2026-11-23 it was the still's centre column at mid-height carried through the view as one point:
+        # in a rolled view that point and the mask's median column part by up to 0.3 tolerances (the
+        # body's mass is not at its mid-height), while the live reading agrees with the carried mask
+        # within 0.1 (tfjs_pose, COCO 589 at +-6 degrees).
+        m = view.matrix()
+        uv = np.linalg.solve(m[:, :2], (scene.mask - m[:, 2]).T).T
+        seen = uv[(uv[:, 0] >= 0) & (uv[:, 0] < VIEW_W) & (uv[:, 1] >= 0) & (uv[:, 1] < VIEW_H)]
+        if len(seen):
+            centre = float(np.median(seen[:, 0])) / VIEW_W
     (head, t_head), (foot, t_foot), (want_fill, t_fill) = v["headroom"], v["footroom"], v["body_fill"]
     nearest = min(target.center_choices, key=lambda c: abs(c - centre))
     return {
@@ -264,8 +286,14 @@ def carry_out(view: View, action: str, amount: float, text: str, fill: float | N
 
 
 def run_start(
-    model: BodyPix, scene: Scene, rng: np.random.Generator, verbose: bool = False, camera_height: float | None = None
+    model: BodyPix,
+    scene: Scene,
+    rng: np.random.Generator,
+    verbose: bool = False,
+    camera_height: float | None = None,
+    dump: Path | None = None,
 ) -> Run:
+    """One start, move after move; `dump`: a folder for each look's view with the advice and the truth on it."""
     view = start_view(scene, rng)
     analyzer = Analyzer(model, None, LiveOptions(window=False))
     if camera_height is not None:  # as a profile with this camera-height term would ask
@@ -289,6 +317,19 @@ def run_start(
             break
         first = g.advice[0]
         run.dropped = [f"{d.action}: {d.reason}" for d in g.dropped]
+        if dump is not None:
+            seen = image.copy()
+            roll = view.roll + (scene.base_roll or 0.0)
+            lines = [
+                f"move {move}: {first.text}",
+                f"read {' '.join(f'{k} {v:+.2f}' for k, v in g.errors.items())}",
+                f"true {' '.join(f'{k} {v:+.2f}' for k, v in errors.items())} roll {roll:+.1f}",
+            ]
+            for i, line in enumerate(lines):
+                cv2.putText(seen, line, (8, 20 + 20 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
+                cv2.putText(seen, line, (8, 20 + 20 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+            dump.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(dump / f"{Path(scene.name).stem[:24]}_{rng_tag(rng)}_{move:02d}.jpg"), seen)
         if verbose:
             fr = analysis.framing
             x0, y0, x1, y1 = scene.person
@@ -324,6 +365,11 @@ def run_start(
         fill = analysis.framing.body_fill if analysis.framing else None
         carry_out(view, first.action, first.amount, first.text, fill, rng)
     return run
+
+
+def rng_tag(rng: np.random.Generator) -> str:
+    """The start's seed words ([seed, photo, start]), for file names."""
+    return "-".join(str(v) for v in rng.bit_generator.seed_seq.entropy)  # type: ignore[attr-defined]
 
 
 def trajectory_plot(runs: list[Run], path: Path) -> None:
@@ -405,6 +451,7 @@ def main() -> None:
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument("--only", default="", help="only photos whose name contains this (no report appended)")
     parser.add_argument("--verbose", action="store_true", help="print each look's measurements and advice")
+    parser.add_argument("--dump", type=Path, default=None, help="write each look's view, advice and truth here")
     parser.add_argument(
         "--no-height-pass", dest="height_pass", action="store_false", help="skip the starts with a camera-height target"
     )
@@ -416,7 +463,7 @@ def main() -> None:
     # One generator per start: a start is the same whichever others run (--only).
     chosen = [(i, scene) for i, scene in enumerate(scenes) if args.only in scene.name]
     runs = [
-        run_start(model, scene, np.random.default_rng([args.seed, i, k]), args.verbose)
+        run_start(model, scene, np.random.default_rng([args.seed, i, k]), args.verbose, dump=args.dump)
         for i, scene in chosen
         for k in range(args.starts_per_photo)
     ]

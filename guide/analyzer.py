@@ -44,6 +44,10 @@ from guide.tracking import DETECT_SHORT_SIDE, SEARCH_SHORT_SIDE, GroupTracker, S
 
 LIGHT_EVERY = 15  # frames between exposure readings: light changes as slowly as the roll
 ROLL_EVERY = 15  # frames between looks at the scene's verticals: the camera's roll changes slowly (0.5 s at 30 fps)
+# Seconds the last roll reading (and where it came from) stands in for frames that read none. Its reading comes
+# and goes: a body's axis counts only while the person stands upright (a knee angle crossing 20 degrees drops
+# it for a frame). Without this, a level ask and another take turns first frame by frame and neither settles.
+ROLL_COAST = 0.5
 
 
 @dataclass
@@ -104,6 +108,7 @@ class Analyzer:
         self.target: Target | None = None
         self.scene: Roll | None = None  # the camera's roll as the scene's verticals show it (every ROLL_EVERY frames)
         self._frames = 0
+        self._roll: tuple[Roll, float] | None = None  # the last roll read, and when
         self.timings: dict[str, float] = {}
         self.light: Light | None = None
         self.smoother = FramingSmoother()
@@ -145,6 +150,10 @@ class Analyzer:
             kp = body.people[body.subject].keypoints
             lean = axis_lean(kp)  # the axis only: a shoulder line's slope is no axis
             roll = camera_roll(self.scene, None if lean is None else lean[0], upright(kp))
+            if roll is not None:
+                self._roll = (roll, frame.t)
+            elif self._roll is not None and frame.t - self._roll[1] <= ROLL_COAST:
+                roll = self._roll[0]
             fr = replace(fr, tilt_deg=None if roll is None else roll.degrees)
             if roll is not None and roll.source == "scene" and "tilt_deg" in target.values:
                 target = replace(target, values={**target.values, "tilt_deg": (0.0, LEVEL_TOLERANCE)})
@@ -169,7 +178,7 @@ class Analyzer:
         if members is not None:
             advice = name_the_cut(advice, members)
         guidance = self.stabilizer.update(advice, frame.t)
-        self.followup.observe(guidance, frame.t)
+        self.followup.observe(guidance, frame.t, weak_level=target.weak_tilt)
         if self._frames % LIGHT_EVERY == 1 or body.subject is None:
             self.light = subject_light(frame.image, body) if body.subject is not None else None
         guidance = with_light_advice(guidance, self.light)

@@ -13,6 +13,11 @@ about the subject across frames:
 - Camera height is asked for at most `MAX_HEIGHT_PERIODS` periods per subject:
   its estimate leans on the person's proportions, so it gets an end even when
   the picture keeps changing.
+- A level ask read from the person's body axis alone (no scene verticals) is
+  asked for `MAX_WEAK_LEVEL_PERIODS` period per subject: the first turn takes
+  out a camera rolled well past what a pose explains; what the axis still
+  shows after it is as likely the person's own lean (a body standing 8 degrees
+  off plumb is asked, turn after turn, to roll a level camera).
 - The subject's own head share (guide.perspective) is estimated at the first
   sight of them, assuming the camera is then held by hand at eye level:
   the median over their first `FIRST_SIGHT_FRAMES` whole-body frames.
@@ -34,6 +39,7 @@ ASK_SECONDS = 2.0  # one ask period: read the advice and carry it out
 MOVED = 0.5  # tolerances: less change than this over a period is "nothing changed"
 DROP_AFTER = 2  # periods in a row with nothing changed before an ask is dropped
 MAX_HEIGHT_PERIODS = 3  # camera height is asked at most this many periods per subject
+MAX_WEAK_LEVEL_PERIODS = 1  # a level ask from the body's axis alone: this many periods per subject
 COME_BACK = 2.0  # tolerances: a dropped ask returns when its measurement moves this far
 NOTE_SECONDS = 4.0  # the overlay says why an ask was dropped for this long
 FIRST_SIGHT_FRAMES = 8  # whole-body frames whose head ratio gives the person's own proportions
@@ -59,6 +65,11 @@ class _Ask:
     start: float  # the corrected error (tolerances) when the period began
     lo: float  # its range over the period
     hi: float
+    last: float = 0.0  # its last reading
+    weak: bool = False  # a level ask read from the body's axis alone on some frame of the period
+
+    def __post_init__(self) -> None:
+        self.last = self.start
 
 
 @dataclass
@@ -78,6 +89,7 @@ class FollowUp:
     _ask: _Ask | None = None
     _still: dict[Action, int] = field(default_factory=dict)  # periods in a row with nothing changed
     _height_periods: int = 0
+    _weak_level_periods: int = 0
     _dropped: dict[Action, _Drop] = field(default_factory=dict)
     _note: tuple[Action, str, float] | None = None  # the last ask dropped, why, and when
 
@@ -85,6 +97,7 @@ class FollowUp:
         self.subject, self.own_ratio = subject, None
         self._sightings, self._ask, self._still = [], None, {}
         self._height_periods, self._dropped, self._note = 0, {}, None
+        self._weak_level_periods = 0
 
     def see(self, subject: int | None, fr: Framing | None) -> None:
         """A new frame of `subject` (None: nobody); learns their proportions on their first whole-body frames."""
@@ -131,25 +144,37 @@ class FollowUp:
             dropped=[Dropped(a, d.reason) for a, d in self._dropped.items()],
         )
 
-    def observe(self, shown: Guidance, t: float) -> None:
-        """What the user was shown: count ask periods, and drop an ask that changed nothing."""
+    def observe(self, shown: Guidance, t: float, weak_level: bool = False) -> None:
+        """What the user was shown: count ask periods, and drop an ask that changed nothing.
+
+        `weak_level`: the roll was read from the person's body axis (no scene verticals) this frame.
+        A measurement that comes and goes while its ask stays first (a body's axis read on some
+        frames only) neither restarts the period nor ends it.
+        """
         first = shown.advice[0].action if shown.advice else None
         key = CORRECTS.get(first) if first is not None else None
-        error = shown.errors.get(key) if key is not None else None
-        if first is None or key is None or error is None:
+        if first is None or key is None:
             self._ask = None
             return
+        error = shown.errors.get(key)
         ask = self._ask
         if ask is None or ask.action != first:
-            self._ask = _Ask(first, t, error, error, error)
+            self._ask = None if error is None else _Ask(first, t, error, error, error)
+            ask = self._ask
+            if ask is not None:
+                ask.weak = first == Action.LEVEL_CAMERA and weak_level
             return
-        ask.lo, ask.hi = min(ask.lo, error), max(ask.hi, error)
+        if error is not None:
+            ask.lo, ask.hi, ask.last = min(ask.lo, error), max(ask.hi, error), error
+        ask.weak |= first == Action.LEVEL_CAMERA and weak_level
         if t - ask.since < ASK_SECONDS:
             return
         moved = max(abs(ask.hi - ask.start), abs(ask.lo - ask.start)) >= MOVED
         self._still[first] = 0 if moved else self._still.get(first, 0) + 1
         if first in CAMERA_HEIGHT:
             self._height_periods += 1
+        if ask.weak:
+            self._weak_level_periods += 1
         reason = None
         if self._still[first] >= DROP_AFTER:
             reason = "asked twice, nothing changed"
@@ -157,12 +182,14 @@ class FollowUp:
                 reason += ": their build, not the camera"
         elif first in CAMERA_HEIGHT and self._height_periods >= MAX_HEIGHT_PERIODS:
             reason = "close enough for this person"
+        elif ask.weak and self._weak_level_periods >= MAX_WEAK_LEVEL_PERIODS:
+            reason = "the rest may be how they stand"
         if reason is not None:
-            self._dropped[first] = _Drop(reason, t, error)
+            self._dropped[first] = _Drop(reason, t, ask.last)
             self._note = (first, reason, t)
             if first in CAMERA_HEIGHT:  # one camera height: neither way is asked again
                 other = Action.RAISE_CAMERA if first == Action.LOWER_CAMERA else Action.LOWER_CAMERA
-                self._dropped[other] = _Drop(reason, t, error)
+                self._dropped[other] = _Drop(reason, t, ask.last)
             self._ask = None
             return
-        self._ask = _Ask(first, t, error, error, error)
+        self._ask = _Ask(first, t, ask.last, ask.last, ask.last)

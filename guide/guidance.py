@@ -3,8 +3,9 @@
 Pure functions over `Framing`/`Landmarks` (guide.measure). The target comes from a
 calibration profile (guide.calibration) or from built-in full-body framing rules.
 Advice tells the person holding the camera what to do, most important first:
-get the whole body in, then size, vertical placement, horizontal placement,
-camera height, level.
+get the whole body in, then level, size, vertical placement, horizontal
+placement, camera height (level comes before the rest: a roll turns the
+picture about its centre and so moves what the other asks placed).
 
 Units: vertical values are fractions of the frame height, `center_x` a fraction
 of the frame width, tilt in degrees, boxes in frame pixels (x0, y0, x1, y1).
@@ -26,9 +27,9 @@ from guide.profile import Profile, Stats
 class Action(StrEnum):
     """What the person holding the camera is asked to do; JSON writes these strings.
 
-    The order is the order of importance: framing first (whole body in, size,
-    vertical and horizontal placement, camera height, level), then the light,
-    then hold.
+    The order is the order of declaration (JSON readers rely on the names);
+    `advise` ranks them: whole body in, level, size, vertical and horizontal
+    placement, camera height, then the light, then hold.
     """
 
     STEP_BACK = "step_back"
@@ -98,6 +99,11 @@ RATIO_NOISE = 0.01
 # (bench/closed_loop.py: people do 60-120% of an ask).
 OVERDO = 1.2
 PAST = 0.5
+# A move is asked once its error passes this share of its tolerance, so "hold" starts this far inside the
+# target: the live reading of a framing differs from the picture's own by up to ~0.15 tolerances (smoothing,
+# a crop's mask), and a hold entered at the tolerance's edge is as often a picture just outside it. Hold is
+# left only past 1.3 tolerances (guide.smoothing.AdviceStabilizer): no flicker in between.
+HOLD_BAND = 0.85
 # A roll read from a person's body axis (`Target.weak_tilt`; it leans a few degrees with pose) is asked only
 # beyond its tolerance, and at most this many degrees at a time: never a large turn on the body's word alone.
 WEAK_TILT_MAX_ASK = 5.0
@@ -514,7 +520,7 @@ def advise(
         if fr.body_fill is not None and "body_fill" in v:
             d = fr.body_fill - fill
             errors["body_fill"] = d / t_fill
-            if abs(d) > t_fill:
+            if abs(d) > HOLD_BAND * t_fill:
                 ask = _short(d, t_fill)
                 ratio = fr.body_fill / (fr.body_fill - ask)  # wanted distance / present distance
                 step = _advice(Action.STEP_BACK if d > 0 else Action.STEP_CLOSER, ask, distance_ratio=ratio)
@@ -544,7 +550,7 @@ def advise(
                 if abs(dy) > 0.5 * tol:
                     aim = _advice(Action.AIM_DOWN if dy > 0 else Action.AIM_UP, dy, "room for the step")
                     step, aim = aim, step  # the aim goes first
-            elif abs(dy) > tol:  # too low in the frame: turn the camera down so the subject moves up
+            elif abs(dy) > HOLD_BAND * tol:  # too low in the frame: turn the camera down so the subject moves up
                 aim = _advice(Action.AIM_DOWN if dy > 0 else Action.AIM_UP, _short(dy, tol))
         advice += [a for a in (step, aim) if a is not None]
 
@@ -552,7 +558,7 @@ def advise(
     if fr.center_x is not None and center is not None and "center_x" in v:
         dx, tol = fr.center_x - center, v["center_x"][1]
         errors["center_x"] = dx / tol
-        if abs(dx) > tol:  # too far right: turn the camera right so the subject moves left
+        if abs(dx) > HOLD_BAND * tol:  # too far right: turn the camera right so the subject moves left
             advice.append(_advice(Action.AIM_RIGHT if dx > 0 else Action.AIM_LEFT, _short(dx, tol)))
     lift = _camera_height_advice(fr, target, own_ratio, errors)
     if lift is not None:
@@ -565,9 +571,14 @@ def advise(
             ask = _short(d, tol)
             if target.weak_tilt:  # a body's axis, not the scene's verticals: only what is surely there
                 ask = math.copysign(min(abs(d) - tol, WEAK_TILT_MAX_ASK), d)
-            advice.append(
-                _advice(Action.LEVEL_CAMERA, ask, "turn it clockwise" if d > 0 else "turn it anticlockwise")
-            )
+            level = _advice(Action.LEVEL_CAMERA, ask, "turn it clockwise" if d > 0 else "turn it anticlockwise")
+            # Level first (once the body is all in): a roll turns the picture about its centre, so an aim
+            # made before it moves again (and, rolled, an aim left moves the person down or up too), and the
+            # verticals that show the roll may leave the picture with a step closer.
+            if head_cut or feet_cut:
+                advice.append(level)
+            else:
+                advice.insert(0, level)
 
     score = score_of(errors)
     unseen = [p for p in ("head", "feet") if p in marks.missing and p not in marks.cut]

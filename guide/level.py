@@ -59,6 +59,11 @@ MAX_CANDIDATES = 40  # the longest segments are enough to find the consensus (pa
 MIN_SHARE = 0.4  # the agreeing segments must be at least this share of all candidate length
 ON_PEOPLE_MARGIN = 0.02  # a segment this close to a person's mask (share of the width) is on them
 DISAGREE = 4.0  # degrees between the scene and an upright body that make both suspect
+# Segments parallel within STRUCTURE_LEAN degrees whose middles lie within STRUCTURE_GAP picture heights of
+# each other (chained) are one structure: a radiator's fins, a fence's slats, a blind, a post's two edges.
+STRUCTURE_LEAN = 1.5
+STRUCTURE_GAP = 0.04
+STRUCTURE_EDGES = 2  # a structure counts as at most two edges of its height: a post's, a door frame side's
 _LSD = cv2.createLineSegmentDetector()  # sub-pixel segments: their angles are good to a fraction of a degree
 
 
@@ -247,6 +252,40 @@ def _refine(fit: _Fit, lean: np.ndarray, length: np.ndarray, middle: np.ndarray)
     return _Fit(roll, convergence, inliers, float(length[inliers].sum()), score)
 
 
+def structure_weights(lean: np.ndarray, length: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Each segment's say in the vote: its length, but a structure's segments (see STRUCTURE_GAP) share
+    at most STRUCTURE_EDGES times the structure's height between them.
+
+    A radiator's twenty fins are one vertical of the scene, not twenty: counted
+    by length, a repeated pattern at the frame's edge (where a wide lens bends
+    and tilts lines most) outvotes a room's corner and a door frame. `ends` are
+    centre-relative in picture heights (x0, y0, x1, y1), one row per segment.
+    """
+    n = len(lean)
+    if n == 0:
+        return length.astype(np.float64)
+    mx = (ends[:, 0] + ends[:, 2]) / 2
+    near = (np.abs(lean[:, None] - lean[None, :]) <= STRUCTURE_LEAN) & (np.abs(mx[:, None] - mx[None, :]) <= STRUCTURE_GAP)
+    group = np.arange(n)
+    for _ in range(n):  # connected components by repeated min-label propagation (n is at most MAX_CANDIDATES)
+        new = np.where(near, group[None, :], n).min(axis=1)
+        if np.array_equal(new, group):
+            break
+        group = new
+    weight = length.astype(np.float64).copy()
+    for g in np.unique(group):
+        members = group == g
+        if np.count_nonzero(members) < 2:
+            continue
+        top = np.minimum(ends[members, 1], ends[members, 3]).min()
+        bottom = np.maximum(ends[members, 1], ends[members, 3]).max()
+        total = float(length[members].sum())
+        wide = float(mx[members].max() - mx[members].min()) >= 2 * STRUCTURE_GAP  # a row of fins, not a post
+        edges = 1 if wide and np.count_nonzero(members) >= 4 else STRUCTURE_EDGES
+        weight[members] *= min(1.0, edges * (bottom - top) / total)
+    return weight
+
+
 def roll_of(segments: Segments) -> Roll | None:
     """The roll the verticals agree on, or None when they are too few or point two ways.
 
@@ -265,6 +304,8 @@ def roll_of(segments: Segments) -> Roll | None:
     lean, length = lean[keep], length[keep]
     ends = (ends[keep] - np.array([w, h, w, h]) / 2.0) / h  # centre-relative, picture heights
     middle = np.stack([(ends[:, 0] + ends[:, 2]) / 2, (ends[:, 1] + ends[:, 3]) / 2], axis=1)
+    raw = length
+    length = structure_weights(lean, length, ends)
     first = _consensus(lean, length, ends, middle)
     if first is None:
         return None
@@ -273,8 +314,12 @@ def roll_of(segments: Segments) -> Roll | None:
     rival = _consensus(lean[rest], length[rest], ends[rest], middle[rest], converging=False)
     if rival is not None and rival.score > RIVAL * fit.score and abs(rival.roll - fit.roll) > SEPARATION:
         return None
-    total = fit.support
-    if np.count_nonzero(fit.inliers) < MIN_SEGMENTS or total < MIN_TOTAL or total < MIN_SHARE * float(length.sum()):
+    total = float(raw[fit.inliers].sum())
+    if (
+        np.count_nonzero(fit.inliers) < MIN_SEGMENTS
+        or total < MIN_TOTAL
+        or fit.support < MIN_SHARE * float(length.sum())
+    ):
         return None
     residual = lean - _predicted_lean(np.array([fit.roll]), np.array([fit.convergence]), middle)[0]
     spread = _weighted_median(np.abs(residual[fit.inliers]), length[fit.inliers])

@@ -129,7 +129,10 @@ class AdviceStabilizer:
       framing that is far off is the one thing never shown, so leaving hold does
       not wait for persistence (the enter/exit band already stops flicker).
     - A move shown while the framing has matched again gives way to "hold" after
-      `min_seconds` at most, so no stale move outlives a match by half a second.
+      `min_seconds` at most, so no stale move outlives a match by half a second;
+      and a move the raw advice has not asked at all for more than `min_frames`
+      frames gives way to the raw first action, even while two others take
+      turns first.
     - With nobody seen for `absent_frames` frames in a row, NO_ONE is shown
       at once; shorter dropouts keep the last guidance.
     - Coming from NO_ONE (or the start), the first guidance is shown at once.
@@ -152,9 +155,10 @@ class AdviceStabilizer:
         self.shown: Guidance | None = None
         self.pending: _Pending | None = None
         self.absent = 0
+        self.stale: _Pending | None = None  # frames since the raw advice stopped asking the shown move
 
     def _show(self, g: Guidance) -> Guidance:
-        self.shown, self.pending = g, None
+        self.shown, self.pending, self.stale = g, None, None
         return g
 
     def _keep(self, raw: Guidance) -> Guidance:
@@ -188,6 +192,16 @@ class AdviceStabilizer:
             return self._keep(raw) if raw.score >= self.hold_exit else self._show(raw)
         if key == shown_key:
             return self._show(raw)
+        if self.shown.advice and all(a.action != shown_key for a in raw.advice):
+            # The framing has not called for the shown move for more than `min_frames` frames: it goes,
+            # whatever the raw first action does meanwhile (two asks taking turns first never settle a new
+            # one, and the stale move, with its stale amount, would stay on screen).
+            gone = self.stale = self.stale or _Pending("stale", 0, t)
+            gone.count += 1
+            if gone.count > self.min_frames:
+                return self._show(raw)
+        else:
+            self.stale = None
         if key == "hold" and raw.score < self.hold_enter:
             self.pending = None
             return self._keep(raw)

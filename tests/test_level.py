@@ -190,3 +190,20 @@ def test_converging_verticals_give_the_roll_at_the_centre(name) -> None:  # type
         roll = scene_roll(rotated(pitched(image, -15.0), degrees))
         assert roll is not None, degrees
         assert abs(roll.degrees - (level.degrees - degrees)) <= 2.0, (degrees, roll.degrees, level.degrees)
+
+
+def test_a_row_of_fins_counts_as_one_vertical_and_a_post_as_its_two_edges() -> None:
+    from guide.level import structure_weights
+
+    # Segments as roll_of sees them: centre-relative ends in picture heights (x0, y0, x1, y1).
+    fins = [(-0.40 + 0.02 * i, -0.15, -0.40 + 0.02 * i, 0.15) for i in range(8)]  # a radiator: 8 fins, 0.3 tall
+    post = [(0.10, -0.30, 0.10, 0.30), (0.12, -0.30, 0.12, 0.30)]  # a post's two edges, 0.6 tall
+    lone = [(0.35, -0.20, 0.35, 0.20)]  # a door frame's side
+    ends = np.array(fins + post + lone, dtype=np.float64)
+    length = np.abs(ends[:, 3] - ends[:, 1])
+    lean = np.array([-7.0] * 8 + [0.0, 0.0, 0.5])
+    w = structure_weights(lean, length, ends)
+    assert w[:8].sum() == pytest.approx(0.3)  # eight fins weigh one fin's height, not 2.4
+    assert w[8:10] == pytest.approx(length[8:10])  # two edges of a post keep their full say
+    assert w[10] == pytest.approx(length[10])
+    assert w[8:].sum() > w[:8].sum()  # so the post and the frame outvote the radiator
