@@ -170,7 +170,8 @@ def assign_instances(
         return d
 
     # Distances compare across people of different sizes: see SIZE_POWER.
-    norm = np.array([_pose_size(p, min_keypoint_score) ** SIZE_POWER for p in poses], np.float32)
+    sizes = np.array([_pose_size(p, min_keypoint_score) for p in poses])
+    norm = (sizes ** SIZE_POWER).astype(np.float32)
     start_x = np.broadcast_to(xs[:, None].astype(np.float32), (xs.size, use.size))
     start_y = np.broadcast_to(ys[:, None].astype(np.float32), (ys.size, use.size))
     first = min(refine_steps, SURE_STEPS)
@@ -186,7 +187,6 @@ def assign_instances(
     owner = np.where(np.isfinite(dn.min(axis=1)), dn.argmin(axis=1), -1).astype(np.int8)
     found: list[Pose] = []
     if find_missed:
-        sizes = np.array([_pose_size(p, min_keypoint_score) for p in poses])
         far = np.sqrt(d[np.arange(d.shape[0]), owner]) > MISSED_DISTANCE * sizes[owner]
         if np.count_nonzero(far) >= MISSED_MIN_PIXELS:
             # Far from every pose, or only read roughly (a foot's offsets to the head): settle these first.
@@ -380,7 +380,9 @@ def _one_head(a: Pose, b: Pose, min_score: float) -> bool:
     at least) too, within a tenth of the larger pose's size.
 
     Two people's skeletons can share face keypoints (the decoder grew both through one ear's
-    peak) but then their shoulders part.
+    peak) but then their shoulders part. Stricter than `_same_head` (the median gap of the head
+    and shoulders), which only has to tell a stray candidate from a pose already found: merging
+    on it joins two real walkers of PennPed00071 and loses a person (tests/test_parse.py).
     """
     near = 0.1 * max(_pose_size(a, min_score), _pose_size(b, min_score))
     both = (a.keypoints[:, 2] > min_score) & (b.keypoints[:, 2] > min_score)
