@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 
 from guide import perspective
 from guide.analyze import Analysis, analyze_photo
+from guide.body import KEYPOINT_ID
 from guide.errors import ImageError, InputError
 from guide.group import find_group, group_framing
 from guide.images import Photo, output_kind, read_photo
@@ -85,8 +86,6 @@ def leg_straightness(kp: Any, min_score: float = 0.1) -> list[float]:
     when the thigh is horizontal, as when sitting. The scores asked of the
     keypoints are low on purpose: any sign of one straight leg is enough.
     """
-    from guide.body import KEYPOINT_ID
-
     out = []
     for side in ("left", "right"):
         hip, knee, ankle = (kp[KEYPOINT_ID[f"{side}_{j}"]] for j in ("hip", "knee", "ankle"))
@@ -109,8 +108,6 @@ def person_score(kp: Any) -> float:
     PennPed00091, score 0.31 alone, 0.29 with a child walking past their feet,
     so the same photo flipped to low confidence). Head and torso stay what they were.
     """
-    from guide.body import KEYPOINT_ID
-
     return float(sum(float(kp[KEYPOINT_ID[n]][2]) for n in CORE_KEYPOINTS) / len(CORE_KEYPOINTS))
 
 
