@@ -275,12 +275,15 @@ def _step_glyph(img: np.ndarray, centre: tuple[int, int], size: int, outward: bo
 
 
 def draw_guidance(  # type: ignore[no-untyped-def]
-    scene: np.ndarray, guidance, fps: float | None = None, show_help: bool = False, *, scale: float = 1.0
+    scene: np.ndarray, guidance, fps: float | None = None, show_help: bool = False, *, scale: float = 1.0,
+    avoid: tuple[float, float, float, float] | None = None,
 ) -> np.ndarray:
     """Target box, crop, the one or two most important instructions with arrows, score and fps.
 
     `scale` is scene pixels per frame pixel, for a scene that is the frame
-    scaled down (the guidance's boxes are in frame pixels).
+    scaled down (the guidance's boxes are in frame pixels). `avoid` (frame
+    pixels) is what the instructions should not cover, the subject's head: they
+    move from the top of the picture to the bottom when they would.
     """
     out = scene.copy()
     h, w = out.shape[:2]
@@ -303,41 +306,80 @@ def draw_guidance(  # type: ignore[no-untyped-def]
         x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
         cv2.rectangle(out, (x0, y0), (x1, y1), (0, 0, 0), max(3, round(4 * unit)), cv2.LINE_AA)
         cv2.rectangle(out, (x0, y0), (x1, y1), colour, max(2, round(2.5 * unit)), cv2.LINE_AA)
+    keys = ("SPACE capture", "Q / ESC quit", "M mask tint", "B portrait preview", "H help") if show_help else ()
+    footer = int((50 + 26 * len(keys)) * unit)  # the status line and the key help, at the bottom
     message = getattr(guidance, "message", None)
-    lines = [message] if message else [a.text for a in advice[:2]]
-    y = int(46 * unit)
-    for i, text in enumerate(lines):
-        scale = (1.3 if i == 0 else 0.9) * unit
-        size = int(38 * unit) if i == 0 else int(26 * unit)
-        x = int(16 * unit)
-        if i < len(advice) and not message:
-            action = advice[i].action
-            centre = (x + size // 2, y - size // 3)
-            if action in _ARROWS:
-                _arrow(out, centre, _ARROWS[action], size, colour)
-            elif action in ("step_back", "step_closer"):
-                _step_glyph(out, centre, size // 2, action == "step_back", colour)
-            elif action == "level_camera":
-                cv2.ellipse(out, centre, (size // 2, size // 2), 0, 200, 340, colour, max(3, size // 8), cv2.LINE_AA)
-            elif action == "hold":
-                cv2.circle(out, centre, size // 2, colour, -1, cv2.LINE_AA)
-            x += size + int(12 * unit)
-        room = w - x - int(8 * unit)
-        for part in wrap(text, scale, room):  # a long instruction takes two lines, never loses its number
-            draw_label(out, part, (x, y), colour if i == 0 else (235, 235, 235), scale, max_width=room)
-            y += int((44 if i == 0 else 34) * unit)
-        y += int(4 * unit)
+    block = _instructions(advice, message, unit, w)
+    height = max((y for y, *_ in block), default=0) + int(12 * unit)
+    width = max((x + _text_width(text, 1.3 * unit if first else 0.9 * unit) for _, x, _, text, _, first in block),
+                default=0)
+    top = 0
+    if avoid is not None and block:
+        head = tuple(v * scale for v in avoid)
+        bottom = max(0, h - footer - height)
+        if _overlaps(head, (0, 0, width, height)) and not _overlaps(head, (0, bottom, width, bottom + height)):
+            top = bottom
+    for y, x, size, text, action, first in block:
+        y += top
+        ink = colour if first else (235, 235, 235)
+        if action is not None:
+            _glyph(out, action, (int(16 * unit) + size // 2, y - size // 3), size, colour)
+        draw_label(out, text, (x, y), ink, (1.3 if first else 0.9) * unit, max_width=w - x - int(8 * unit))
     score = getattr(guidance, "score", None)
     status = f"match {score:3d}" if score is not None and not message else ""
     if fps is not None:
         status += f"   {fps:4.1f} fps"
     draw_label(out, status.strip(), (int(16 * unit), h - int(16 * unit)), (235, 235, 235), 0.7 * unit)
-    if show_help:
-        keys = ("SPACE capture", "Q / ESC quit", "M mask tint", "B portrait preview", "H help")
-        for i, text in enumerate(keys):
-            draw_label(out, text, (int(16 * unit), h - int((50 + 26 * (len(keys) - 1 - i)) * unit)), (235, 235, 235),
-                       0.6 * unit)
+    for i, text in enumerate(keys):
+        draw_label(out, text, (int(16 * unit), h - int((50 + 26 * (len(keys) - 1 - i)) * unit)), (235, 235, 235),
+                   0.6 * unit)
     return out
+
+
+Line = tuple[int, int, int, str, "str | None", bool]  # baseline y, text x, glyph size, text, glyph action, first ask
+
+
+def _instructions(advice: Sequence, message: str | None, unit: float, w: int) -> list[Line]:  # type: ignore[type-arg]
+    """The instruction lines laid out from the top of the picture: the first ask large, the second smaller.
+
+    A long instruction takes two lines and never loses its number; each ask's
+    first line carries its glyph (an arrow, a step, a level arc, a dot for hold).
+    """
+    lines = [message] if message else [a.text for a in advice[:2]]
+    out: list[Line] = []
+    y = int(46 * unit)
+    for i, text in enumerate(lines):
+        first = i == 0
+        size = int(38 * unit) if first else int(26 * unit)
+        x = int(16 * unit)
+        action = advice[i].action if i < len(advice) and not message else None
+        glyph = action if action in _ARROWS or action in ("step_back", "step_closer", "level_camera", "hold") else None
+        if action is not None:
+            x += size + int(12 * unit)
+        for k, part in enumerate(wrap(text, (1.3 if first else 0.9) * unit, w - x - int(8 * unit))):
+            out.append((y, x, size, part, glyph if k == 0 else None, first))
+            y += int((44 if first else 34) * unit)
+        y += int(4 * unit)
+    return out
+
+
+def _glyph(out: np.ndarray, action: str, centre: tuple[int, int], size: int, colour: tuple[int, int, int]) -> None:
+    if action in _ARROWS:
+        _arrow(out, centre, _ARROWS[action], size, colour)
+    elif action in ("step_back", "step_closer"):
+        _step_glyph(out, centre, size // 2, action == "step_back", colour)
+    elif action == "level_camera":
+        cv2.ellipse(out, centre, (size // 2, size // 2), 0, 200, 340, colour, max(3, size // 8), cv2.LINE_AA)
+    elif action == "hold":
+        cv2.circle(out, centre, size // 2, colour, -1, cv2.LINE_AA)
+
+
+def _text_width(text: str, scale: float) -> int:
+    return int(cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, round(scale * 2)))[0][0])
+
+
+def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def draw_members(

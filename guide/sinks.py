@@ -24,6 +24,7 @@ from guide.analyzer import Analysis, LiveOptions
 from guide.errors import GuideError, InputError, OutputError
 from guide.geometry import Grid
 from guide.images import write_bytes_atomic
+from guide.measure import Landmarks
 from guide.model.bodypix import BodyPix
 from guide.model.quiet import quiet_stderr
 from guide.overlay import MaskTint, draw_guidance, draw_label, draw_members, paste_thumbnail
@@ -243,6 +244,15 @@ def view_grid(width: int, height: int, max_side: int = MAX_VIEW_SIDE) -> Grid:
     return Grid.over((0, 0, width, height), *size, (width, height))
 
 
+def head_box(marks: Landmarks | None) -> tuple[float, float, float, float] | None:
+    """The subject's head with a margin (frame pixels), which the instructions should not cover."""
+    if marks is None or marks.head_top is None:
+        return None
+    x, top = marks.head_top
+    size = max(marks.chin[1] - top, 24.0) if marks.chin is not None else 24.0
+    return x - 0.8 * size, top - 0.3 * size, x + 0.8 * size, top + 1.3 * size
+
+
 class View:
     """The overlaid picture: the frame at view size, the subject tinted, guidance, countdown, last capture.
 
@@ -279,7 +289,8 @@ class View:
         if analysis is not None and analysis.group:
             out = draw_members(out, analysis.group, analysis.group_cut, scale=grid.scale)
         if analysis is not None:
-            out = draw_guidance(out, analysis.guidance, fps, self.show_help, scale=grid.scale)
+            out = draw_guidance(out, analysis.guidance, fps, self.show_help, scale=grid.scale,
+                                avoid=head_box(analysis.marks))
         now = time.monotonic()
         if countdown is not None:
             draw_label(out, f"{max(0, int(np.ceil(countdown)))}", (out.shape[1] // 2 - 20, out.shape[0] // 2),

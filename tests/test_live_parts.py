@@ -122,3 +122,19 @@ def test_tiny_frames_and_frames_of_other_sizes_are_handled(tmp_path: Path) -> No
     recorder.write(np.full((240, 200, 3), 128, np.uint8))  # an image folder of mixed sizes
     recorder.close()
     assert int(cv2.VideoCapture(str(tmp_path / "mixed.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 2
+
+
+def test_instructions_move_to_the_bottom_rather_than_cover_the_subjects_head() -> None:
+    from guide.overlay import draw_guidance
+
+    asks = [Advice("step_back", 0.2, "Step back about a step"), Advice("move_left", 0.1, "Move left a little")]
+    scene = np.full((480, 640, 3), 128, np.uint8)
+    changed = lambda out: (out != 128).any(axis=2)  # noqa: E731
+    free = changed(draw_guidance(scene, Guidance(40, asks, None, None), 30.0))
+    assert free[:100, :200].mean() > 0.05  # no head in the way: the instructions are at the top
+    head = (60.0, 10.0, 160.0, 120.0)  # a head in the top-left corner, where they would go
+    moved = changed(draw_guidance(scene, Guidance(40, asks, None, None), 30.0, avoid=head))
+    assert not moved[10:120, 60:160].any()  # the head is left clear
+    assert moved[240:440, :300].mean() > 0.05  # and they are read near the bottom, above the status line
+    tall = (60.0, 10.0, 160.0, 470.0)  # something in the way at the top and at the bottom: top as before
+    assert np.array_equal(changed(draw_guidance(scene, Guidance(40, asks, None, None), 30.0, avoid=tall)), free)
