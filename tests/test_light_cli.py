@@ -67,7 +67,7 @@ def test_live_says_when_the_subject_is_backlit_and_previews_the_portrait(tmp_pat
     a, b = last_frame(plain), last_frame(preview)
     ring = cv2.dilate(placed.mask.astype(np.uint8), np.ones((41, 41), np.uint8)) > 0
     ring &= ~cv2.dilate(placed.mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
-    rows = slice(int(0.3 * 480), int(0.9 * 480))  # below the advice labels
+    rows = slice(int(0.1 * 480), int(0.65 * 480))  # above the advice labels, drawn at the bottom of the picture
 
     def detail(img: np.ndarray) -> float:
         edges = np.abs(cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.CV_32F))
