@@ -357,10 +357,9 @@ def _keypoint(kp: np.ndarray, name: str, min_score: float = MIN_KEYPOINT_SCORE) 
 
 def torso_axis(kp: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
     """(mid-shoulder, mid-hip, confidence) when both shoulders and both hips are seen, else None."""
-    joints = [_keypoint(kp, n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
-    if any(j is None for j in joints):
+    ls, rs, lh, rh = (_keypoint(kp, n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
+    if ls is None or rs is None or lh is None or rh is None:
         return None
-    ls, rs, lh, rh = joints  # type: ignore[misc]
     return (ls[:2] + rs[:2]) / 2, (lh[:2] + rh[:2]) / 2, float(min(ls[2], rs[2], lh[2], rh[2]))
 
 

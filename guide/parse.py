@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from guide.body import KEYPOINT_NAMES
+from guide.body import FEET_PARTS, KEYPOINT_NAMES, LOWER_LEG_PARTS
 from guide.geometry import Grid, resample
 from guide.model.bodypix import RawOutput, part_ids
 from guide.poses import NUM_KEYPOINTS, Pose, decode_multiple_poses
@@ -445,6 +445,115 @@ def drop_stray_blobs(labels: np.ndarray, poses: list[Pose], min_keypoint_score: 
     return out
 
 
+# Legs in front (`give_legs_to_front`): of two overlapping people, one whose torso (mid-shoulder to
+# mid-hip) is at least FRONT_SIZE times the other's is the nearer. Its legs' corridors are its bones
+# hip-knee-ankle, each no longer than LIMB_MAX torsos (a bone that long runs onto someone else), LIMB_WIDTH
+# of its size to each side, and on past the ankle along the shin by FOOT_DROP of its size (the foot).
+# A person in front stands no higher up the picture than FRONT_FEET of its torso above the other's feet.
+FRONT_SIZE, LIMB_MAX, LIMB_WIDTH, FOOT_DROP, FRONT_FEET = 1.2, 1.3, 0.05, 0.1, 0.25
+LEG_PART_IDS = (14, 15, 16, 17, *LOWER_LEG_PARTS, *FEET_PARTS)  # upper legs, lower legs, feet
+_LEGS = tuple(
+    tuple(KEYPOINT_NAMES.index(f"{side}_{joint}") for joint in ("hip", "knee", "ankle")) for side in ("left", "right")
+)
+_SHOULDERS = [KEYPOINT_NAMES.index("left_shoulder"), KEYPOINT_NAMES.index("right_shoulder")]
+_HIPS = [KEYPOINT_NAMES.index("left_hip"), KEYPOINT_NAMES.index("right_hip")]
+
+
+def _torso(pose: Pose, min_score: float) -> float:
+    """Mid-shoulder to mid-hip distance over the confident ones (0 without a shoulder and a hip)."""
+    shoulders, hips = pose.keypoints[_SHOULDERS], pose.keypoints[_HIPS]
+    shoulders, hips = shoulders[shoulders[:, 2] > min_score], hips[hips[:, 2] > min_score]
+    if not len(shoulders) or not len(hips):
+        return 0.0
+    return float(np.hypot(*(shoulders[:, :2].mean(axis=0) - hips[:, :2].mean(axis=0))))
+
+
+def _lowest_ankle(pose: Pose, min_score: float) -> float:
+    """The row of a pose's lowest confident ankle (-inf without one: it is then behind no one's feet)."""
+    ankles = pose.keypoints[[chain[2] for chain in _LEGS]]
+    ankles = ankles[ankles[:, 2] > min_score]
+    return float(ankles[:, 1].max()) if len(ankles) else -math.inf
+
+
+def _leg_corridors(
+    shape: tuple[int, int], pose: Pose, size: float, torso: float, min_score: float, corner: tuple[int, int] = (0, 0)
+) -> list[np.ndarray]:
+    """Per leg, the pixels (bool, `shape`, its (x, y) `corner` on the poses' raster) along a pose's
+    confident bones, and past its ankle."""
+    width = max(1, int(round(2 * LIMB_WIDTH * size)))
+    kp = pose.keypoints
+    legs = []
+    for chain in _LEGS:
+        seen = [(float(kp[k, 0]) - corner[0], float(kp[k, 1]) - corner[1]) for k in chain if kp[k, 2] > min_score]
+        if kp[chain[2], 2] > min_score:  # on along the shin (straight down without a knee): the foot
+            x, y = seen[-1]
+            knee, ankle = kp[chain[1]], kp[chain[2]]
+            dx, dy = (ankle[0] - knee[0], ankle[1] - knee[1]) if knee[2] > min_score else (0.0, 1.0)
+            norm = max(1e-6, math.hypot(dx, dy))
+            seen.append((x + FOOT_DROP * size * dx / norm, y + FOOT_DROP * size * dy / norm))
+        out = np.zeros(shape, np.uint8)
+        for (x0, y0), (x1, y1) in zip(seen, seen[1:]):
+            if math.hypot(x1 - x0, y1 - y0) > LIMB_MAX * torso:
+                break
+            cv2.line(out, (int(round(x0)), int(round(y0))), (int(round(x1)), int(round(y1))), 1, width)
+        if out.any():
+            legs.append(out > 0)
+    return legs
+
+
+def give_legs_to_front(labels: np.ndarray, parts: np.ndarray, poses: list[Pose], min_score: float = 0.3) -> np.ndarray:
+    """Leg and foot pixels on the leg bones of the person in front are theirs, not a smaller person's behind.
+
+    Where a passer-by stands behind a walker, the long offsets of the walker's
+    back leg can point to the passer-by, whose skeleton then ends on that leg
+    too (the decoder grows it through the same ankle peak): bench/instances.py,
+    the walker's back foot lost in FudanPed00020 and FudanPed00027. Of two
+    overlapping people the clearly larger is the nearer (`FRONT_SIZE`), and
+    what lies on its own bones is its own. `labels` and `parts` are on the
+    poses' raster.
+    """
+    if len(poses) < 2:
+        return labels
+    torsos = np.array([_torso(p, min_score) for p in poses])
+    tall = np.zeros(len(poses))  # the height of each pose's pixels
+    for k in range(len(poses)):
+        rows = np.flatnonzero((labels == k).any(axis=1))
+        tall[k] = rows[-1] - rows[0] + 1 if rows.size else 0.0
+    feet = np.array([_lowest_ankle(p, min_score) for p in poses])
+    out = labels.copy()
+    h, w = labels.shape
+    for i in np.argsort(-torsos):
+        # Larger by skeleton and by pixels both: a skeleton grown across two people has a long torso
+        # and few pixels of its own. And not standing higher up the ground: a child in front of an
+        # adult has the lower feet, and keeps their legs.
+        lower = feet[i] >= feet - FRONT_FEET * torsos[i]
+        behind = np.flatnonzero(
+            (torsos > 0) & (torsos * FRONT_SIZE <= torsos[i]) & (tall * FRONT_SIZE <= tall[i]) & lower
+        )
+        joints = poses[i].keypoints[[k for chain in _LEGS for k in chain]]
+        joints = joints[joints[:, 2] > min_score]
+        if behind.size == 0 or len(joints) < 2:
+            continue
+        size = _pose_size(poses[i], min_score)
+        reach = (LIMB_WIDTH + FOOT_DROP) * size + 2  # the corridors' box: the leg joints and this around them
+        x0, y0 = (max(0, int(v - reach)) for v in joints[:, :2].min(axis=0))
+        x1, y1 = int(min(w, joints[:, 0].max() + reach + 1)), int(min(h, joints[:, 1].max() + reach + 1))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        near = out[y0:y1, x0:x1]  # a view: changes land in `out`
+        legs = np.isin(parts[y0:y1, x0:x1], LEG_PART_IDS)
+        theirs = legs & np.isin(near, behind)
+        if not theirs.any():
+            continue
+        for leg in _leg_corridors(near.shape, poses[i], size, float(torsos[i]), min_score, (x0, y0)):
+            # A leg that is mostly someone else's is no leg of this pose (a skeleton strayed onto them).
+            take = theirs & leg
+            if np.count_nonzero(legs & leg & (near == i)) >= np.count_nonzero(take):
+                near[take] = i
+                theirs &= ~take
+    return out
+
+
 def _bbox(mask: np.ndarray) -> tuple[float, float, float, float] | None:
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
@@ -498,7 +607,8 @@ def parse(
     logits = resample(logits_in, window, grid)
     mask = logits > cut
     outside = ~mask
-    parts = resample(_part_ids_in_mask(raw, cut), window, grid, nearest=True)
+    parts_in = _part_ids_in_mask(raw, cut)
+    parts = resample(parts_in, window, grid, nearest=True)
     parts[outside] = -1
 
     poses = decode_multiple_poses(
@@ -524,6 +634,7 @@ def parse(
     decoded = len(poses)
     poses = poses + missed
     labels_in = drop_stray_blobs(labels_in, poses)
+    labels_in = give_legs_to_front(labels_in, parts_in[: labels_in.shape[0], : labels_in.shape[1]], poses)
     instances = resample(labels_in, window, grid, nearest=True)
     instances[outside] = -1
 

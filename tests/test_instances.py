@@ -42,6 +42,10 @@ CASES = [
     # Two skeletons grew from the subject's one head (one down their arm, one down their body), each
     # with half of them: the chin was lost (`guide.parse.merge_same_head`).
     ("PennPed00082", "FudanPed00013", 0.555, -0.18, 0.095),
+    # The passer-by's skeleton ended on the subject's back foot and took it (feet 2.1% and 2.4% of the
+    # height higher; `guide.parse.give_legs_to_front`).
+    ("FudanPed00020", "PennPed00039", 0.571, 0.235, 0.073),
+    ("FudanPed00032", "PennPed00082", 0.57, -0.19, 0.028),
 ]
 
 

@@ -9,7 +9,7 @@ import pytest
 from guide.analyze import analyze_photo, parse_still, still_resolution
 from guide.images import Photo, read_photo
 from guide.metrics import mask_iou, pennfudan_samples
-from guide.parse import merge_same_head, parse
+from guide.parse import give_legs_to_front, merge_same_head, parse
 from guide.poses import Pose
 
 from conftest import PENNFUDAN, PEOPLE, photos_in
@@ -154,3 +154,25 @@ def test_people_sharing_a_face_keypoint_keep_their_own_masks(model) -> None:  # 
         truth = sample.instances == t
         best = max(mask_iou(body.person_mask(i), truth) for i in range(len(body.people)))
         assert best >= 0.6, f"person {t}: best instance IoU {best:.2f}"
+
+
+def test_legs_on_the_front_persons_bones_are_theirs() -> None:
+    """A walker (torso 40 px) and a passer-by behind (torso 24 px) whose skeleton ends on the walker's foot."""
+    walker = _pose({5: (40, 20), 6: (60, 20), 11: (42, 60), 12: (58, 60), 14: (60, 100), 16: (62, 140)}, 0.7)
+    passer = _pose({5: (75, 70), 6: (90, 70), 11: (76, 94), 12: (88, 94), 14: (70, 120), 16: (64, 140)}, 0.6)
+    labels = np.full((170, 120), -1, np.int8)
+    labels[10:130, 35:66] = 0  # the walker, down to their shin
+    labels[60:150, 66:95] = 1  # the passer-by ...
+    labels[130:150, 57:66] = 1  # ... and the walker's foot, which their long offsets gave away
+    parts = np.full(labels.shape, 12, np.int8)  # torso
+    parts[100:130] = 20  # lower legs
+    parts[130:150] = 23  # feet
+    out = give_legs_to_front(labels, parts, [walker, passer])
+    assert (out[130:150, 57:66] == 0).all()  # the walker's foot, on their own shin's line, is theirs again
+    assert (out[130:150, 80:95] == 1).all()  # the passer-by's own feet, off the walker's bones, stay
+    # A smaller person whose feet are lower in the picture (a child in front of an adult) keeps their legs.
+    child = _pose({5: (75, 70), 6: (90, 70), 11: (76, 94), 12: (88, 94), 14: (70, 130), 16: (64, 160)}, 0.6)
+    assert (give_legs_to_front(labels, parts, [walker, child]) == labels).all()
+    # The same skeleton with few pixels of its own (grown across two people) is in front of nobody.
+    labels[20:130, 35:66] = 1
+    assert (give_legs_to_front(labels, parts, [walker, passer]) == labels).all()
