@@ -567,7 +567,11 @@ def advise(
         want, tol = v["tilt_deg"]
         d = fr.tilt_deg - want
         errors["tilt_deg"] = d / tol
-        if abs(d) > tol:  # leaning right in the image: the camera is rolled anticlockwise
+        # Asked from HOLD_BAND of the tolerance, as size and placement are: a scene's reading is good to a
+        # degree or so, and a hold entered at 1.9 read is as often a picture rolled 2.2. A body's axis (a weak
+        # cue) only beyond its tolerance.
+        band = 1.0 if target.weak_tilt else HOLD_BAND
+        if abs(d) > band * tol:  # leaning right in the image: the camera is rolled anticlockwise
             ask = _short(d, tol)
             if target.weak_tilt:  # a body's axis, not the scene's verticals: only what is surely there
                 ask = math.copysign(min(abs(d) - tol, WEAK_TILT_MAX_ASK), d)

@@ -16,6 +16,8 @@ masks, so the wall behind someone still counts) and fits the vanishing point
 most of their length passes through (`roll_of`): a consensus over hypotheses
 from pairs of segments, then a length-weighted least-squares refinement that
 keeps the convergence only where the segments show it beyond their noise.
+Segments are weighed and fitted by structure (`structures`: a radiator's
+fins, a post's two edges), as one measurement each, not one per segment.
 It returns None when they are too few or point two ways (a stick leaning on a
 fence beside its posts: saying nothing beats a confident wrong answer).
 `camera_roll` adds the person's body axis only when they stand upright, and
@@ -63,6 +65,9 @@ DISAGREE = 4.0  # degrees between the scene and an upright body that make both s
 # each other (chained) are one structure: a radiator's fins, a fence's slats, a blind, a post's two edges.
 STRUCTURE_LEAN = 1.5
 STRUCTURE_GAP = 0.04
+# A convergence (two parameters, and its noise from what is left) is fitted only over this many structures or
+# more; with four or five, a radiator, a cable and a tripod's splayed legs fit some vanishing point (S8's room).
+MIN_STRUCTURES = 6
 STRUCTURE_EDGES = 2  # a structure counts as at most two edges of its height: a post's, a door frame side's
 _LSD = cv2.createLineSegmentDetector()  # sub-pixel segments: their angles are good to a fraction of a degree
 
@@ -206,15 +211,32 @@ def _consensus(
     return _Fit(float(roll[best]), float(convergence[best]), inliers, float(length[inliers].sum()), float(score[best]))
 
 
-def _refine(fit: _Fit, lean: np.ndarray, length: np.ndarray, middle: np.ndarray) -> _Fit:
+def _per_structure(
+    group: np.ndarray, middle: np.ndarray, lean: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One observation per structure (`group` labels): its weighted mean middle and lean, its total weight."""
+    _, index = np.unique(group, return_inverse=True)
+    total = np.bincount(index, weight)
+    mean = [np.bincount(index, weight * v) / total for v in (middle[:, 0], middle[:, 1], lean)]
+    return np.stack(mean[:2], axis=1), mean[2], total
+
+
+def _refine(fit: _Fit, lean: np.ndarray, length: np.ndarray, middle: np.ndarray, group: np.ndarray) -> _Fit:
     """Length-weighted least squares of (roll, convergence) over the inliers, twice with the inliers
     found again; the convergence is kept only where it stands CONVERGENCE_T standard errors clear of
     zero and its segments lie on both sides of the centre (segments all on one side cannot say how
-    the verticals converge at the centre), else the verticals are taken as parallel: their length-weighted median lean."""
+    the verticals converge at the centre), else the verticals are taken as parallel: their length-weighted median lean.
+
+    The convergence is fitted over structures (`group`, see `structures`), one observation each, and
+    only over MIN_STRUCTURES of them: a radiator's fins or a post's two edges are one measurement of
+    where the verticals point, not many. Counted segment by segment, a radiator at one side, a cable
+    in the middle and a tripod's splayed legs at the other looked like a significant vanishing point
+    (the S8 room: 6 degrees off)."""
     roll, convergence, inliers = fit.roll, fit.convergence, fit.inliers
     for _ in range(2):
-        m, y, w = middle[inliers], lean[inliers], length[inliers]
-        converging = len(y) >= 4
+        y, w = lean[inliers], length[inliers]
+        m, ys, ws = _per_structure(group[inliers], middle[inliers], y, w)
+        converging = len(ys) >= MIN_STRUCTURES
         if converging:
             p = np.array([roll, convergence])
             for _ in range(4):  # Gauss-Newton; the model is nearly linear in both
@@ -226,20 +248,20 @@ def _refine(fit: _Fit, lean: np.ndarray, length: np.ndarray, middle: np.ndarray)
                     ],
                     axis=1,
                 )
-                normal = jac.T @ (w[:, None] * jac)
+                normal = jac.T @ (ws[:, None] * jac)
                 if np.linalg.cond(normal) > 1e12:
                     converging = False
                     break
-                p = p + np.linalg.solve(normal, jac.T @ (w * (y - base)))
+                p = p + np.linalg.solve(normal, jac.T @ (ws * (ys - base)))
             if converging:
-                r = y - _predicted_lean(p[:1], p[1:], m)[0]
-                noise = max(float((w * r * r).sum() / (len(y) - 2)), 0.05**2 * float(w.mean()))
+                r = ys - _predicted_lean(p[:1], p[1:], m)[0]
+                noise = max(float((ws * r * r).sum() / (len(ys) - 2)), 0.05**2 * float(ws.mean()))
                 error = float(np.sqrt(noise * np.linalg.inv(normal)[1, 1]))
                 converging = abs(float(p[1])) > CONVERGENCE_T * error and abs(float(p[1])) <= 1.0 / MIN_VP_DISTANCE
                 # Sides of the line from the centre to the vanishing point: one object's edges on one side
                 # (a lamp post's pieces, a stray line) say nothing of how the verticals converge.
                 side = m[:, 0] * np.cos(np.radians(p[0])) + m[:, 1] * np.sin(np.radians(p[0]))
-                converging &= min(float(w[side < 0].sum()), float(w[side > 0].sum())) >= BALANCE * float(w.sum())
+                converging &= min(float(ws[side < 0].sum()), float(ws[side > 0].sum())) >= BALANCE * float(ws.sum())
                 roll, convergence = float(p[0]), float(p[1])
         if not converging:
             roll, convergence = _weighted_median(y, w), 0.0
@@ -252,18 +274,11 @@ def _refine(fit: _Fit, lean: np.ndarray, length: np.ndarray, middle: np.ndarray)
     return _Fit(roll, convergence, inliers, float(length[inliers].sum()), score)
 
 
-def structure_weights(lean: np.ndarray, length: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Each segment's say in the vote: its length, but a structure's segments (see STRUCTURE_GAP) share
-    at most STRUCTURE_EDGES times the structure's height between them.
-
-    A radiator's twenty fins are one vertical of the scene, not twenty: counted
-    by length, a repeated pattern at the frame's edge (where a wide lens bends
-    and tilts lines most) outvotes a room's corner and a door frame. `ends` are
-    centre-relative in picture heights (x0, y0, x1, y1), one row per segment.
-    """
+def structures(lean: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which structure each segment belongs to (a label per segment): segments parallel within
+    STRUCTURE_LEAN degrees whose middles lie within STRUCTURE_GAP picture heights of each other, chained.
+    `ends` are centre-relative in picture heights (x0, y0, x1, y1), one row per segment."""
     n = len(lean)
-    if n == 0:
-        return length.astype(np.float64)
     mx = (ends[:, 0] + ends[:, 2]) / 2
     near = (np.abs(lean[:, None] - lean[None, :]) <= STRUCTURE_LEAN) & (np.abs(mx[:, None] - mx[None, :]) <= STRUCTURE_GAP)
     group = np.arange(n)
@@ -272,6 +287,26 @@ def structure_weights(lean: np.ndarray, length: np.ndarray, ends: np.ndarray) ->
         if np.array_equal(new, group):
             break
         group = new
+    return group
+
+
+def structure_weights(
+    lean: np.ndarray, length: np.ndarray, ends: np.ndarray, group: np.ndarray | None = None
+) -> np.ndarray:
+    """Each segment's say in the vote: its length, but a structure's segments (see `structures`) share
+    at most STRUCTURE_EDGES times the structure's height between them.
+
+    A radiator's twenty fins are one vertical of the scene, not twenty: counted
+    by length, a repeated pattern at the frame's edge (where a wide lens bends
+    and tilts lines most) outvotes a room's corner and a door frame. `ends` are
+    centre-relative in picture heights (x0, y0, x1, y1), one row per segment; `group`, their
+    `structures` where already known.
+    """
+    n = len(lean)
+    if n == 0:
+        return length.astype(np.float64)
+    mx = (ends[:, 0] + ends[:, 2]) / 2
+    group = structures(lean, ends) if group is None else group
     weight = length.astype(np.float64).copy()
     for g in np.unique(group):
         members = group == g
@@ -305,11 +340,12 @@ def roll_of(segments: Segments) -> Roll | None:
     ends = (ends[keep] - np.array([w, h, w, h]) / 2.0) / h  # centre-relative, picture heights
     middle = np.stack([(ends[:, 0] + ends[:, 2]) / 2, (ends[:, 1] + ends[:, 3]) / 2], axis=1)
     raw = length
-    length = structure_weights(lean, length, ends)
+    group = structures(lean, ends)
+    length = structure_weights(lean, length, ends, group)
     first = _consensus(lean, length, ends, middle)
     if first is None:
         return None
-    fit = _refine(first, lean, length, middle)
+    fit = _refine(first, lean, length, middle, group)
     rest = ~fit.inliers
     rival = _consensus(lean[rest], length[rest], ends[rest], middle[rest], converging=False)
     if rival is not None and rival.score > RIVAL * fit.score and abs(rival.roll - fit.roll) > SEPARATION:

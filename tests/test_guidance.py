@@ -529,3 +529,23 @@ def test_a_small_person_is_told_how_much_closer() -> None:
     g = advise(fr, marks, target, 480, 640)
     step = next(a for a in g.advice if a.action == "step_closer")
     assert step.text == "Step closer to about 50% of the distance"
+
+
+def test_a_scene_read_roll_is_asked_from_the_hold_band_a_body_axis_only_past_its_tolerance() -> None:
+    """A hold entered at 1.9 degrees read is as often a picture rolled 2.2: the scene's reading is
+    levelled from HOLD_BAND of the 2-degree tolerance, as size and placement are; a body's axis
+    (a weak cue) still only past its tolerance."""
+    from dataclasses import replace
+
+    from guide.guidance import HOLD_BAND
+
+    level = builtin_target("portrait", W / H)
+    level = replace(level, values={**level.values, "tilt_deg": (0.0, 2.0)})
+    fr, marks = scene(top=185, feet=800, cx=0.5, ratio=0.176)
+    inside = 2.0 * (HOLD_BAND + 1.0) / 2  # between the band and the tolerance
+    asked = advise(replace(fr, tilt_deg=inside), marks, level, W, H).advice[0]
+    assert asked.action == "level_camera" and "clockwise" in asked.text
+    assert advise(replace(fr, tilt_deg=inside), marks, replace(level, weak_tilt=True), W, H).advice[0].action != (
+        "level_camera"
+    )
+    assert advise(replace(fr, tilt_deg=0.5 * HOLD_BAND * 2.0), marks, level, W, H).advice[0].action != "level_camera"
