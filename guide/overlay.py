@@ -276,14 +276,14 @@ def _step_glyph(img: np.ndarray, centre: tuple[int, int], size: int, outward: bo
 
 def draw_guidance(  # type: ignore[no-untyped-def]
     scene: np.ndarray, guidance, fps: float | None = None, show_help: bool = False, *, scale: float = 1.0,
-    avoid: tuple[float, float, float, float] | None = None,
+    low: bool = False,
 ) -> np.ndarray:
     """Target box, crop, the one or two most important instructions with arrows, score and fps.
 
     `scale` is scene pixels per frame pixel, for a scene that is the frame
-    scaled down (the guidance's boxes are in frame pixels). `avoid` (frame
-    pixels) is what the instructions should not cover, the subject's head: they
-    move from the top of the picture to the bottom when they would.
+    scaled down (the guidance's boxes are in frame pixels). With `low` the
+    instructions sit at the bottom of the picture, above the status line (see
+    `instructions_low`).
     """
     out = scene.copy()
     h, w = out.shape[:2]
@@ -306,19 +306,10 @@ def draw_guidance(  # type: ignore[no-untyped-def]
         x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
         cv2.rectangle(out, (x0, y0), (x1, y1), (0, 0, 0), max(3, round(4 * unit)), cv2.LINE_AA)
         cv2.rectangle(out, (x0, y0), (x1, y1), colour, max(2, round(2.5 * unit)), cv2.LINE_AA)
-    keys = ("SPACE capture", "Q / ESC quit", "M mask tint", "B portrait preview", "H help") if show_help else ()
-    footer = int((50 + 26 * len(keys)) * unit)  # the status line and the key help, at the bottom
+    keys = _KEYS if show_help else ()
     message = getattr(guidance, "message", None)
     block = _instructions(advice, message, unit, w)
-    height = max((y for y, *_ in block), default=0) + int(12 * unit)
-    width = max((x + _text_width(text, 1.3 * unit if first else 0.9 * unit) for _, x, _, text, _, first in block),
-                default=0)
-    top = 0
-    if avoid is not None and block:
-        head = tuple(v * scale for v in avoid)
-        bottom = max(0, h - footer - height)
-        if _overlaps(head, (0, 0, width, height)) and not _overlaps(head, (0, bottom, width, bottom + height)):
-            top = bottom
+    top = _low_top(block, h, unit, keys) if low else 0
     for y, x, size, text, action, first in block:
         y += top
         ink = colour if first else (235, 235, 235)
@@ -334,6 +325,37 @@ def draw_guidance(  # type: ignore[no-untyped-def]
         draw_label(out, text, (int(16 * unit), h - int((50 + 26 * (len(keys) - 1 - i)) * unit)), (235, 235, 235),
                    0.6 * unit)
     return out
+
+
+_KEYS = ("SPACE capture", "Q / ESC quit", "M mask tint", "B portrait preview", "H help")
+
+
+def instructions_low(  # type: ignore[no-untyped-def]
+    shape: tuple[int, ...], guidance, avoid: tuple[float, float, float, float], *, scale: float = 1.0,
+    show_help: bool = False,
+) -> bool:
+    """Should the instructions go to the bottom of the picture: at the top they would cover `avoid`
+    (frame pixels, the subject's head) and at the bottom they would not."""
+    h, w = shape[:2]
+    unit = max(0.6, min(h, w) / 480)
+    block = _instructions(list(getattr(guidance, "advice", []) or []), getattr(guidance, "message", None), unit, w)
+    if not block:
+        return False
+    height = _block_height(block, unit)
+    width = max(x + _text_width(text, 1.3 * unit if first else 0.9 * unit) for _, x, _, text, _, first in block)
+    head = tuple(v * scale for v in avoid)
+    top = _low_top(block, h, unit, _KEYS if show_help else ())
+    return _overlaps(head, (0, 0, width, height)) and not _overlaps(head, (0, top, width, top + height))
+
+
+def _block_height(block: Sequence[Line], unit: float) -> int:
+    return max(y for y, *_ in block) + int(12 * unit)
+
+
+def _low_top(block: Sequence[Line], h: int, unit: float, keys: Sequence[str]) -> int:
+    """How far down the instructions start when they sit above the status line and the key help."""
+    footer = int((50 + 26 * len(keys)) * unit)
+    return max(0, h - footer - _block_height(block, unit)) if block else 0
 
 
 Line = tuple[int, int, int, str, "str | None", bool]  # baseline y, text x, glyph size, text, glyph action, first ask

@@ -27,7 +27,7 @@ from guide.images import write_bytes_atomic
 from guide.measure import Landmarks
 from guide.model.bodypix import BodyPix
 from guide.model.quiet import quiet_stderr
-from guide.overlay import MaskTint, draw_guidance, draw_label, draw_members, paste_thumbnail
+from guide.overlay import MaskTint, draw_guidance, draw_label, draw_members, instructions_low, paste_thumbnail
 from guide.portrait import preview_blur
 
 WINDOW = "guide"
@@ -244,6 +244,9 @@ def view_grid(width: int, height: int, max_side: int = MAX_VIEW_SIDE) -> Grid:
     return Grid.over((0, 0, width, height), *size, (width, height))
 
 
+SWITCH_FRAMES = 8  # the instructions change place (top, bottom) after this many frames that want it
+
+
 def head_box(marks: Landmarks | None) -> tuple[float, float, float, float] | None:
     """The subject's head with a margin (frame pixels), which the instructions should not cover."""
     if marks is None or marks.head_top is None:
@@ -266,6 +269,18 @@ class View:
         self.show_tint, self.show_help, self.show_portrait = True, False, show_portrait
         self.strength = strength
         self.warning: tuple[str, float] | None = None
+        self.low, self._switch = False, 0  # instructions at the bottom; frames the other place was wanted
+
+    def _instructions_low(self, shape: tuple[int, ...], analysis: Analysis, scale: float) -> bool:
+        """Instructions at the bottom while at the top they would cover the subject's head; a place is
+        changed only after SWITCH_FRAMES frames that want it, so a moving head does not make them jump."""
+        head = head_box(analysis.marks)
+        wanted = head is not None and instructions_low(shape, analysis.guidance, head, scale=scale,
+                                                       show_help=self.show_help)
+        self._switch = self._switch + 1 if wanted != self.low else 0
+        if self._switch >= SWITCH_FRAMES:
+            self.low, self._switch = wanted, 0
+        return self.low
 
     def update(self, analysis: Analysis) -> None:
         """A new analysis: the tint follows its mask (drawn on the view's raster)."""
@@ -290,7 +305,7 @@ class View:
             out = draw_members(out, analysis.group, analysis.group_cut, scale=grid.scale)
         if analysis is not None:
             out = draw_guidance(out, analysis.guidance, fps, self.show_help, scale=grid.scale,
-                                avoid=head_box(analysis.marks))
+                                low=self._instructions_low(out.shape, analysis, grid.scale))
         now = time.monotonic()
         if countdown is not None:
             draw_label(out, f"{max(0, int(np.ceil(countdown)))}", (out.shape[1] // 2 - 20, out.shape[0] // 2),

@@ -171,7 +171,8 @@ def test_real_window_shows_overlay_and_space_captures(xvfb: str, tmp_path: Path)
         time.sleep(1.5)
         blurred = np.asarray(ImageGrab.grab(xdisplay=xvfb))[:, :, ::-1]
         subprocess.run(["xdotool", "key", "--window", wid, "b"], env=env, check=True)
-        assert _background_detail(blurred) < 0.6 * _background_detail(shot), "B did not blur the background"
+        ratio = float(np.median(_background_detail(blurred) / _background_detail(shot)))
+        assert ratio < 0.6, f"B did not blur the background (detail ratio {ratio:.2f})"
         subprocess.run(["xdotool", "key", "--window", wid, "space"], env=env, check=True)
         deadline = time.time() + 60
         while time.time() < deadline and not list((tmp_path / "captures").glob("capture_*.json")):
@@ -187,13 +188,19 @@ def test_real_window_shows_overlay_and_space_captures(xvfb: str, tmp_path: Path)
             proc.kill()
 
 
-def _background_detail(screen: np.ndarray) -> float:
-    """Edge energy of the window's right-hand stairs, below the advice labels (the dancer stays in the middle)."""
+def _background_detail(screen: np.ndarray) -> np.ndarray:
+    """Edge energy of the window's right-hand stairs (the dancer stays in the middle), in eight bands of rows.
+
+    The advice labels sit at the top or the bottom (away from the dancer's
+    head) and a long one reaches the stairs, so a few bands may hold text:
+    compare band by band and take the median.
+    """
     ys, xs = np.nonzero(screen.max(axis=2) > 0)  # the window: Xvfb's root is black around it
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     h, w = y1 - y0, x1 - x0
-    region = screen[y0 + int(0.45 * h) : y0 + int(0.8 * h), x0 + int(0.75 * w) : x0 + int(0.97 * w)]
-    return float(np.abs(cv2.Laplacian(cv2.cvtColor(region, cv2.COLOR_BGR2GRAY), cv2.CV_32F)).mean())
+    region = screen[y0 + int(0.1 * h) : y0 + int(0.9 * h), x0 + int(0.75 * w) : x0 + int(0.97 * w)]
+    edges = np.abs(cv2.Laplacian(cv2.cvtColor(region, cv2.COLOR_BGR2GRAY), cv2.CV_32F))
+    return np.array([band.mean() for band in np.array_split(edges, 8, axis=0)])
 
 
 def _loop_clip(src: Path, dst: Path, repeats: int) -> None:

@@ -125,16 +125,37 @@ def test_tiny_frames_and_frames_of_other_sizes_are_handled(tmp_path: Path) -> No
 
 
 def test_instructions_move_to_the_bottom_rather_than_cover_the_subjects_head() -> None:
-    from guide.overlay import draw_guidance
+    from guide.overlay import draw_guidance, instructions_low
 
-    asks = [Advice("step_back", 0.2, "Step back about a step"), Advice("move_left", 0.1, "Move left a little")]
+    asks = Guidance(40, [Advice("step_back", 0.2, "Step back about a step"), Advice("move_left", 0.1, "Move left a little")],
+                    None, None)
     scene = np.full((480, 640, 3), 128, np.uint8)
     changed = lambda out: (out != 128).any(axis=2)  # noqa: E731
-    free = changed(draw_guidance(scene, Guidance(40, asks, None, None), 30.0))
-    assert free[:100, :200].mean() > 0.05  # no head in the way: the instructions are at the top
+    free = changed(draw_guidance(scene, asks, 30.0))
+    assert free[:100, :200].mean() > 0.05  # the instructions are at the top
+    assert not instructions_low(scene.shape, asks, (560.0, 10.0, 630.0, 120.0))  # a head to their right: stay
     head = (60.0, 10.0, 160.0, 120.0)  # a head in the top-left corner, where they would go
-    moved = changed(draw_guidance(scene, Guidance(40, asks, None, None), 30.0, avoid=head))
+    assert instructions_low(scene.shape, asks, head)
+    moved = changed(draw_guidance(scene, asks, 30.0, low=True))
     assert not moved[10:120, 60:160].any()  # the head is left clear
     assert moved[240:440, :300].mean() > 0.05  # and they are read near the bottom, above the status line
-    tall = (60.0, 10.0, 160.0, 470.0)  # something in the way at the top and at the bottom: top as before
-    assert np.array_equal(changed(draw_guidance(scene, Guidance(40, asks, None, None), 30.0, avoid=tall)), free)
+    assert not instructions_low(scene.shape, asks, (60.0, 10.0, 160.0, 470.0))  # in the way at both: the top
+    assert instructions_low(scene.shape, asks, (30.0, 5.0, 80.0, 60.0), scale=2.0)  # boxes are in frame pixels
+
+
+def test_the_view_moves_the_instructions_only_after_a_few_frames_that_want_it() -> None:
+    from guide.measure import Landmarks
+    from guide.sinks import SWITCH_FRAMES, View
+
+    asks = Guidance(40, [Advice("step_back", 0.2, "Step back about a step")], None, None)
+    high, clear = Landmarks((110.0, 20.0), (110.0, 90.0), None), Landmarks((500.0, 200.0), (500.0, 260.0), None)
+    view = View()
+
+    class Seen:  # the parts of an Analysis the placement reads
+        def __init__(self, marks: Landmarks) -> None:
+            self.marks, self.guidance = marks, asks
+
+    places = [view._instructions_low((480, 640, 3), Seen(m), 1.0) for m in [high] * 10 + [clear, high, clear] + [clear] * 10]  # type: ignore[arg-type]
+    assert places[: SWITCH_FRAMES - 1] == [False] * (SWITCH_FRAMES - 1) and places[SWITCH_FRAMES - 1]
+    assert all(places[10:13])  # a head that comes and goes for a frame does not make them jump
+    assert not places[-1]
