@@ -375,17 +375,17 @@ def _instructions(advice: Sequence, message: str | None, unit: float, w: int) ->
         size = int(38 * unit) if first else int(26 * unit)
         x = int(16 * unit)
         action = advice[i].action if i < len(advice) and not message else None
-        glyph = action if action in _ARROWS or action in ("step_back", "step_closer", "level_camera", "hold") else None
         if action is not None:
             x += size + int(12 * unit)
         for k, part in enumerate(wrap(text, (1.3 if first else 0.9) * unit, w - x - int(8 * unit))):
-            out.append((y, x, size, part, glyph if k == 0 else None, first))
+            out.append((y, x, size, part, action if k == 0 else None, first))
             y += int((44 if first else 34) * unit)
         y += int(4 * unit)
     return out
 
 
 def _glyph(out: np.ndarray, action: str, centre: tuple[int, int], size: int, colour: tuple[int, int, int]) -> None:
+    """The sign before an instruction; an action without one (avoid_backlight, say) gets none."""
     if action in _ARROWS:
         _arrow(out, centre, _ARROWS[action], size, colour)
     elif action in ("step_back", "step_closer"):
