@@ -23,6 +23,7 @@ PART_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 FACE_PARTS = (0, 1)
 FEET_PARTS = (22, 23)
+UPPER_LEG_PARTS = (14, 15, 16, 17)
 LOWER_LEG_PARTS = (18, 19, 20, 21)
 
 # Parent -> child edges of the pose tree the displacement fields follow; the

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from guide.body import FACE_PARTS, FEET_PARTS, KEYPOINT_ID, LOWER_LEG_PARTS
+from guide.body import FACE_PARTS, FEET_PARTS, KEYPOINT_ID, LOWER_LEG_PARTS, UPPER_LEG_PARTS
 from guide.parse import BodyParse
 
 HEAD_KEYPOINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
-THIGH_PARTS = (14, 15, 16, 17)  # upper legs, front and back (guide.body.PART_NAMES)
+THIGH_PARTS = UPPER_LEG_PARTS  # upper legs, front and back
 MIN_KEYPOINT_SCORE = 0.3
 # How far below the 0.7 mask's lowest foot row the feet may end (`_to_edge`), as a share of the
 # face top to feet distance: the model's 0.5 edge lies a few pixels out, never a body part away.

@@ -141,12 +141,11 @@ def draw_label(
 
 def wrap(text: str, scale: float, width: int) -> list[str]:
     """`text` as one line, or two split at a space, so that it fits `width` pixels if it can."""
-    font, t = cv2.FONT_HERSHEY_SIMPLEX, max(1, round(scale * 2))
-    if cv2.getTextSize(text, font, scale, t)[0][0] <= width or " " not in text:
+    if _text_width(text, scale) <= width or " " not in text:
         return [text]
     words = text.split(" ")
     splits = [(" ".join(words[:k]), " ".join(words[k:])) for k in range(1, len(words))]
-    widths = [max(cv2.getTextSize(a, font, scale, t)[0][0], cv2.getTextSize(b, font, scale, t)[0][0]) for a, b in splits]
+    widths = [max(_text_width(a, scale), _text_width(b, scale)) for a, b in splits]
     best = min(range(len(splits)), key=lambda k: widths[k])  # the most even split: both lines as short as can be
     return list(splits[best])
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from guide.body import FEET_PARTS, KEYPOINT_NAMES, LOWER_LEG_PARTS
+from guide.body import FEET_PARTS, KEYPOINT_NAMES, LOWER_LEG_PARTS, UPPER_LEG_PARTS
 from guide.geometry import Grid, resample
 from guide.model.bodypix import RawOutput, part_ids
 from guide.poses import NUM_KEYPOINTS, Pose, decode_multiple_poses
@@ -451,7 +451,7 @@ def drop_stray_blobs(labels: np.ndarray, poses: list[Pose], min_keypoint_score: 
 # of its size to each side, and on past the ankle along the shin by FOOT_DROP of its size (the foot).
 # A person in front stands no higher up the picture than FRONT_FEET of its torso above the other's feet.
 FRONT_SIZE, LIMB_MAX, LIMB_WIDTH, FOOT_DROP, FRONT_FEET = 1.2, 1.3, 0.05, 0.1, 0.25
-LEG_PART_IDS = (14, 15, 16, 17, *LOWER_LEG_PARTS, *FEET_PARTS)  # upper legs, lower legs, feet
+LEG_PART_IDS = (*UPPER_LEG_PARTS, *LOWER_LEG_PARTS, *FEET_PARTS)
 _LEGS = tuple(
     tuple(KEYPOINT_NAMES.index(f"{side}_{joint}") for joint in ("hip", "knee", "ankle")) for side in ("left", "right")
 )
