@@ -418,6 +418,8 @@ def live(
         summary = session.run()
     except GuideError as exc:
         fail_on(exc)
+    for reason in getattr(frames, "skipped", []):  # an image folder's unreadable photos
+        typer.echo(f"guide: skipped {reason}", err=True)
     saved = f"; {len(summary.captures)} captures in {captures}" if summary.captures else ""
     typer.echo(f"{summary.frames} frames, {summary.processed} analysed{saved}", err=True)
 

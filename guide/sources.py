@@ -86,20 +86,32 @@ class VideoFileSource:
 
 
 class ImageFolderSource:
-    """The photos of a folder, in name order, as frames (unreadable ones skipped)."""
+    """The photos of a folder, in name order, as frames.
+
+    Unreadable ones are skipped and kept in `skipped` (why, one line each) for
+    the caller to report; a folder of nothing but unreadable ones is an error.
+    """
 
     def __init__(self, folder: Path, fps: float = 5.0) -> None:
+        self.folder = folder
         self.files = [p for p in list_images([folder]) if p.is_file()]
         if not self.files:
             raise InputError(f"{folder}: holds no images")
         self.fps = fps
+        self.skipped: list[str] = []
 
     def frames(self) -> Iterator[Frame]:
+        read = 0
         for index, path in enumerate(self.files):
             try:
-                yield Frame(read_photo(path).image, index, index / self.fps)
-            except GuideError:
+                photo = read_photo(path)
+            except GuideError as exc:
+                self.skipped.append(exc.message)
                 continue
+            read += 1
+            yield Frame(photo.image, index, index / self.fps)
+        if read == 0:
+            raise InputError(f"{self.folder}: no readable images ({self.skipped[0]})")
 
     def close(self) -> None:
         pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -20,6 +21,24 @@ def test_camera_and_source_exclude_each_other_and_negative_cameras_are_refused(t
     negative = run_guide("live", "--camera", "-1", "--no-window", "--max-frames", "1")
     assert negative.returncode == 2 and len(negative.stderr.strip().splitlines()) == 1
 
+
+
+def test_an_image_folder_reports_unreadable_photos_and_fails_when_none_is_readable(tmp_path: Path) -> None:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    (folder / "a_broken.jpg").write_bytes(b"not a jpeg")
+    env = {"GUIDE_PROFILE_DIR": str(tmp_path / "none")}
+    only_bad = run_guide("live", "--source", str(folder), "--no-window", env=env)
+    assert only_bad.returncode == 2, only_bad.stderr
+    assert [line for line in only_bad.stderr.splitlines() if "error" in line] == [
+        f"guide: error: {folder}: no readable images ({folder / 'a_broken.jpg'}: not an image file, or a format "
+        "this build cannot read)"]
+    assert "Traceback" not in only_bad.stderr
+    shutil.copy(DATA / "people" / "tfjs_pose.jpg", folder / "b_person.jpg")
+    mixed = run_guide("live", "--source", str(folder), "--no-window", "--log", str(tmp_path / "log.jsonl"), env=env)
+    assert mixed.returncode == 0, mixed.stderr
+    assert f"guide: skipped {folder / 'a_broken.jpg'}" in mixed.stderr and "1 frames, 1 analysed" in mixed.stderr
+    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 1
 
 def test_a_second_run_never_overwrites_the_first_recording_or_log(tmp_path: Path) -> None:
     out, log = tmp_path / "out.mp4", tmp_path / "frames.jsonl"
