@@ -19,7 +19,10 @@ first advice, by 60-120% of the amount asked (random, seeded):
 A start reaches the target when the advice is "hold" and the picture the
 person then holds is within the target: its true body fill, vertical
 placement and centre (the photo's still analysis, head top, feet and centre
-column, carried through the virtual camera) within their tolerances and,
+column, carried through the virtual camera; head top and feet as the highest
+and lowest of the still's head-top and sole pixels there: until 2026-11-23 the
+two points were carried, and a rolled view with the feet apart read the fill
+up to half a tolerance off) within their tolerances and,
 where the photo shows the scene's verticals (so the roll can be read at
 all), the true roll within 2 degrees. (Until 2026-11-23 the framing was
 judged on the analyzer's own reading at the last frame of the look, which
@@ -65,7 +68,7 @@ from report import publish  # noqa: E402
 
 from guide.analyze import parse_still  # noqa: E402
 from guide.geometry import Grid, resample  # noqa: E402
-from guide.guidance import CAMERA_HEIGHT_TOL, builtin_target  # noqa: E402
+from guide.target import CAMERA_HEIGHT_TOL, builtin_target  # noqa: E402
 from guide.live import Analyzer, LiveOptions  # noqa: E402
 from guide.measure import framing, landmarks  # noqa: E402
 from guide.model.bodypix import BodyPix, load_model  # noqa: E402
@@ -117,6 +120,12 @@ class Scene:
     # The subject's mask pixels (the still analysis), scene pixels, one row each: the true centre column of
     # any view is their median column there, as guide.measure.framing reads it off a mask.
     mask: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    # The top edges of the head's mask pixels and the bottom edges of the feet's (scene pixels, feet moved down
+    # as far as the still's feet landmark lies below its mask): in a rolled view the head top and the feet are
+    # the highest and lowest of these, not the still's two points carried through (feet apart and 5 degrees of
+    # roll put one foot lower by up to 3% of the height).
+    head_edge: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    feet_edge: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     big_enough: bool = True  # the photo is at least MIN_PHOTO_SIDE on its long side
 
 
@@ -209,6 +218,7 @@ def load_scenes(model: BodyPix) -> list[Scene]:
         )
         ys, xs = np.nonzero(full)
         mask = np.stack([xs + 0.5 + pad, ys + 0.5 + pad], axis=1).astype(np.float64)
+        head_edge, feet_edge = rolling_ends(xs, ys, marks.head_top, marks.chin, marks.feet)
         scenes.append(
             Scene(
                 name,
@@ -220,9 +230,32 @@ def load_scenes(model: BodyPix) -> list[Scene]:
                 feet=feet,
                 centre=centre,
                 mask=mask,
+                head_edge=head_edge + pad,
+                feet_edge=feet_edge + pad,
             )
         )
     return scenes
+
+
+def rolling_ends(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    head: tuple[float, float],
+    chin: tuple[float, float] | None,
+    feet: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where a rolled view's head top and feet are: the top edges of the subject's mask pixels in the top half
+    of the head (within a head height to either side of the head top), and the bottom edges of those in the
+    lowest 15% of the body (feet 0.6 of the height apart differ by 12% of it at 12 degrees of roll), moved down
+    as far as the still's feet landmark lies below its mask. Unrolled, the highest and lowest of them are the
+    still's head-top and feet rows."""
+    head_h = max(4.0, (chin[1] - head[1]) if chin is not None else 0.12 * (feet[1] - head[1]))
+    top = (ys >= head[1]) & (ys < head[1] + 0.5 * head_h) & (np.abs(xs + 0.5 - head[0]) <= head_h)
+    low = ys + 1 >= feet[1] - 0.15 * (feet[1] - head[1])
+    below = feet[1] - float(ys[low].max() + 1) if low.any() else 0.0
+    head_edge = np.stack([xs[top] + 0.5, ys[top].astype(np.float64)], axis=1)
+    feet_edge = np.stack([xs[low] + 0.5, ys[low] + 1.0 + below], axis=1)
+    return head_edge, feet_edge
 
 
 def start_view(scene: Scene, rng: np.random.Generator) -> View:
@@ -245,6 +278,10 @@ def true_errors(scene: Scene, view: View) -> dict[str, float]:
     target = builtin_target("landscape", VIEW_W / VIEW_H)
     v = target.values
     (_, head_v), (_, feet_v), (centre_u, _) = (view.to_view(p) for p in (scene.head, scene.feet, scene.centre))
+    m = view.matrix()
+    if len(scene.head_edge) and len(scene.feet_edge):
+        head_v = float(np.linalg.solve(m[:, :2], (scene.head_edge - m[:, 2]).T)[1].min())
+        feet_v = float(np.linalg.solve(m[:, :2], (scene.feet_edge - m[:, 2]).T)[1].max())
     headroom, footroom, fill = head_v / VIEW_H, 1.0 - feet_v / VIEW_H, (feet_v - head_v) / VIEW_H
     centre = centre_u / VIEW_W
     if len(scene.mask):
@@ -253,7 +290,6 @@ def true_errors(scene: Scene, view: View) -> dict[str, float]:
         # in a rolled view that point and the mask's median column part by up to 0.3 tolerances (the
         # body's mass is not at its mid-height), while the live reading agrees with the carried mask
         # within 0.1 (tfjs_pose, COCO 589 at +-6 degrees).
-        m = view.matrix()
         uv = np.linalg.solve(m[:, :2], (scene.mask - m[:, 2]).T).T
         seen = uv[(uv[:, 0] >= 0) & (uv[:, 0] < VIEW_W) & (uv[:, 1] >= 0) & (uv[:, 1] < VIEW_H)]
         if len(seen):

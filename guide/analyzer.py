@@ -19,19 +19,8 @@ import numpy as np
 
 from guide.followup import FollowUp
 from guide.group import Group, find_group, group_framing, name_the_cut, span_x
-from guide.guidance import (
-    MAX_ADVICE,
-    TEXT,
-    Action,
-    Advice,
-    Guidance,
-    Target,
-    advise,
-    builtin_target,
-    crop_for,
-    framing_in_crop,
-    target_from_profile,
-)
+from guide.guidance import MAX_ADVICE, TEXT, Action, Advice, Guidance, advise
+from guide.target import Target, builtin_target, crop_for, framing_in_crop, target_from_profile
 from guide.level import LEVEL_TOLERANCE, Roll, camera_roll, scene_roll, upright
 from guide.light import Light, measure_light
 from guide.measure import Framing, Landmarks, axis_lean, framing, landmarks, orientation_of

@@ -312,7 +312,7 @@ def analyze_references(
                 reason = photo.message.removeprefix(f"{path}: ")
                 verdict, analysis = Verdict(name, False, Reason.UNREADABLE, detail=reason), None
             else:
-                analysis = analyze_photo(model, photo)
+                analysis = analyze_photo(model, photo, outline=False)  # landmarks and sizes: no outline needed
                 verdict = judge(analysis, name, group)
             if on_done:
                 on_done(verdict, analysis)

@@ -554,7 +554,8 @@ def give_legs_to_front(labels: np.ndarray, parts: np.ndarray, poses: list[Pose],
     return out
 
 
-def _bbox(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+def mask_box(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The box (x0, y0, x1, y1, pixel edges) of a mask's True pixels, or None when there are none."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
@@ -645,7 +646,7 @@ def parse(
     for i, pose in enumerate(poses):
         person_mask = instances == i
         area = int(round(np.count_nonzero(person_mask) * pixel_area))
-        box = _bbox(person_mask) if area >= min_area else None
+        box = mask_box(person_mask) if area >= min_area else None
         if box is None:
             continue
         x0, y0 = grid.to_image(box[0], box[1])

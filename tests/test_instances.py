@@ -75,7 +75,7 @@ def test_a_passer_by_behind_leaves_the_subject_as_measured(model, subject, passe
 def _judged(model, name: str, image: np.ndarray) -> tuple[Verdict, BodyParse]:  # type: ignore[no-untyped-def]
     """`judge` as `guide calibrate` runs it, and the parse it judged."""
     h, w = image.shape[:2]
-    analysis = analyze_photo(model, Photo(Path(name), image, w, h, 1.0))
+    analysis = analyze_photo(model, Photo(Path(name), image, w, h, 1.0), outline=False)
     return judge(analysis, name), analysis.parse
 
 

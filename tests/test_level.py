@@ -73,10 +73,13 @@ def test_camera_roll_trusts_an_upright_body_only_and_never_against_the_scene() -
 
 
 def test_upright_on_real_poses(model) -> None:  # type: ignore[no-untyped-def]
-    from guide.analyze import parse_still
+    from guide.analyze import parse_still, still_resolution
 
     def subject_upright(path) -> bool:  # type: ignore[no-untyped-def]
-        body, _ = parse_still(model, cv2.imread(str(path)))
+        # One whole-photo pass: `upright` is tested, not the still's crop refinement, whose keypoints for
+        # the S8 walker cross at the knees or not as its crop moves by 4-20 px (a mask edge a few pixels wider).
+        image = cv2.imread(str(path))
+        body, _ = parse_still(model, image, still_resolution(*image.shape[:2]))
         return upright(body.people[body.subject].keypoints)
 
     assert subject_upright(PEOPLE / "mmfashion_01_4_full.jpg")
@@ -151,7 +154,8 @@ def test_two_directions_of_verticals_say_nothing() -> None:
 
 
 def test_a_body_axis_is_asked_only_beyond_its_tolerance_and_a_little_at_a_time() -> None:
-    from guide.guidance import WEAK_TILT_MAX_ASK, advise, builtin_target
+    from guide.guidance import WEAK_TILT_MAX_ASK, advise
+    from guide.target import builtin_target
     from guide.measure import Framing, Landmarks
 
     marks = Landmarks(head_top=(320.0, 58.0), chin=(320.0, 120.0), feet=(320.0, 442.0))

@@ -8,7 +8,8 @@ import pytest
 
 from guide import calibration as cal
 from guide.analyze import analyze_photo
-from guide.guidance import advise, builtin_target, target_from_profile
+from guide.guidance import advise
+from guide.target import builtin_target, target_from_profile
 from guide.images import read_photo
 from guide.measure import Framing, framing
 from guide.perspective import (
