@@ -187,7 +187,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def free_path(folder: Path, stem: str, suffix: str) -> Path:
     """`folder/<stem><suffix>`, or `<stem><suffix minus .ext>-2.ext`, `-3`, ...: never an existing file."""
     target = folder / f"{stem}{suffix}"
-    base, ext = os.path.splitext(suffix)
+    base, dot, ext = suffix.rpartition(".")  # not os.path.splitext: it reads ".png" as a name with no extension
+    base, ext = (base, dot + ext) if dot else (suffix, "")
     n = 2
     while target.exists() or target.is_symlink():
         target = folder / f"{stem}{base}-{n}{ext}"

@@ -90,3 +90,13 @@ def test_negative_camera_index_is_refused_before_opencv_sees_it() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, (result.returncode, result.stderr)
     assert result.stdout == "InputError camera index -1 is negative: cameras are numbered from 0\n"
+
+
+def test_a_taken_name_gets_the_next_number_before_its_extension(tmp_path: Path) -> None:
+    """`guide analyze --masks` writes `<stem>.png`: a second run's mask was `<stem>.png-2`, which no viewer
+    opens as a picture (os.path.splitext reads ".png" as a name without an extension)."""
+    from guide.images import free_path
+
+    for suffix, second in ((".png", "a-2.png"), ("_instances.png", "a_instances-2.png"), ("", "a-2")):
+        (tmp_path / f"a{suffix}").write_bytes(b"x")
+        assert free_path(tmp_path, "a", suffix).name == second
