@@ -40,10 +40,10 @@ CASES = [
     ("FudanPed00011", "FudanPed00066", 0.60, 0.18, 0.04),
     ("PennPed00023", "PennPed00091", 0.62, 0.20, 0.06),
     # Two skeletons grew from the subject's one head (one down their arm, one down their body), each
-    # with half of them: the chin was lost (`guide.parse.merge_same_head`).
+    # with half of them: the chin was lost (`guide.instances.merge_same_head`).
     ("PennPed00082", "FudanPed00013", 0.555, -0.18, 0.095),
     # The passer-by's skeleton ended on the subject's back foot and took it (feet 2.1% and 2.4% of the
-    # height higher; `guide.parse.give_legs_to_front`).
+    # height higher; `guide.instances.give_legs_to_front`).
     ("FudanPed00020", "PennPed00039", 0.571, 0.235, 0.073),
     ("FudanPed00032", "PennPed00082", 0.57, -0.19, 0.028),
 ]
@@ -81,7 +81,7 @@ def _judged(model, name: str, image: np.ndarray) -> tuple[Verdict, BodyParse]:  
 
 # Before the fixes the passer-by made these usable references unusable: the subject's back leg
 # went to the passer-by, who then looked the subject's size and was picked as the subject
-# (FudanPed00038: several_people; `guide.parse.SIZE_POWER`), or a child past the subject's feet
+# (FudanPed00038: several_people; `guide.instances.SIZE_POWER`), or a child past the subject's feet
 # lowered their leg keypoints' scores (PennPed00091, pose score 0.31 -> 0.30: low_confidence;
 # `guide.calibration.person_score`), or the subject's hand at the photo's edge counted as "cut by
 # the side" and a sharper child behind was picked (PennPed00078: several_people;

@@ -9,7 +9,8 @@ import pytest
 from guide.analyze import analyze_photo, parse_still, still_resolution
 from guide.images import Photo, read_photo
 from guide.metrics import mask_iou, pennfudan_samples
-from guide.parse import give_legs_to_front, merge_same_head, parse
+from guide.instances import give_legs_to_front, merge_same_head
+from guide.parse import parse
 from guide.poses import Pose
 
 from conftest import PENNFUDAN, PEOPLE, photos_in
