@@ -120,7 +120,6 @@ class Dropped:
     reason: str
 
 
-
 @dataclass
 class Guidance:
     """What the overlay shows for one frame."""
