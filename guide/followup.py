@@ -14,10 +14,11 @@ about the subject across frames:
   its estimate leans on the person's proportions, so it gets an end even when
   the picture keeps changing.
 - A level ask read from the person's body axis alone (no scene verticals) is
-  asked for `MAX_WEAK_LEVEL_PERIODS` period per subject: the first turn takes
-  out a camera rolled well past what a pose explains; what the axis still
-  shows after it is as likely the person's own lean (a body standing 8 degrees
-  off plumb is asked, turn after turn, to roll a level camera).
+  asked for `MAX_WEAK_LEVEL_PERIODS` period per subject (an ask followed and
+  gone within its period counts as one): the first turn takes out a camera
+  rolled well past what a pose explains; what the axis still shows after it
+  is as likely the person's own lean (a body standing 8 degrees off plumb is
+  asked, turn after turn, to roll a level camera).
 - The subject's own head share (guide.perspective) is estimated at the first
   sight of them, assuming the camera is then held by hand at eye level:
   the median over their first `FIRST_SIGHT_FRAMES` whole-body frames.
@@ -40,6 +41,7 @@ MOVED = 0.5  # tolerances: less change than this over a period is "nothing chang
 DROP_AFTER = 2  # periods in a row with nothing changed before an ask is dropped
 MAX_HEIGHT_PERIODS = 3  # camera height is asked at most this many periods per subject
 MAX_WEAK_LEVEL_PERIODS = 1  # a level ask from the body's axis alone: this many periods per subject
+FOLLOWED_SECONDS = 0.5  # a body-axis level ask shown this long, then gone: followed, its period used
 COME_BACK = 2.0  # tolerances: a dropped ask returns when its measurement moves this far
 NOTE_SECONDS = 4.0  # the overlay says why an ask was dropped for this long
 FIRST_SIGHT_FRAMES = 8  # whole-body frames whose head ratio gives the person's own proportions
@@ -154,15 +156,19 @@ class FollowUp:
         first = shown.advice[0].action if shown.advice else None
         key = CORRECTS.get(first) if first is not None else None
         if first is None or key is None:
+            self._leave(t)
             self._ask = None
             return
         error = shown.errors.get(key)
         ask = self._ask
         if ask is None or ask.action != first:
+            self._leave(t)
             self._ask = None if error is None else _Ask(first, t, error, error, error)
             ask = self._ask
             if ask is not None:
                 ask.weak = first == Action.LEVEL_CAMERA and weak_level
+                if ask.weak and self._weak_level_periods >= MAX_WEAK_LEVEL_PERIODS:  # its turn was made
+                    self._drop(first, "the rest may be how they stand", t, ask.last)
             return
         if error is not None:
             ask.lo, ask.hi, ask.last = min(ask.lo, error), max(ask.hi, error), error
@@ -185,11 +191,24 @@ class FollowUp:
         elif ask.weak and self._weak_level_periods >= MAX_WEAK_LEVEL_PERIODS:
             reason = "the rest may be how they stand"
         if reason is not None:
-            self._dropped[first] = _Drop(reason, t, ask.last)
-            self._note = (first, reason, t)
-            if first in CAMERA_HEIGHT:  # one camera height: neither way is asked again
-                other = Action.RAISE_CAMERA if first == Action.LOWER_CAMERA else Action.LOWER_CAMERA
-                self._dropped[other] = _Drop(reason, t, ask.last)
-            self._ask = None
+            self._drop(first, reason, t, ask.last)
             return
         self._ask = _Ask(first, t, ask.last, ask.last, ask.last)
+
+    def _drop(self, action: Action, reason: str, t: float, error: float) -> None:
+        self._dropped[action] = _Drop(reason, t, error)
+        self._note = (action, reason, t)
+        if action in CAMERA_HEIGHT:  # one camera height: neither way is asked again
+            other = Action.RAISE_CAMERA if action == Action.LOWER_CAMERA else Action.LOWER_CAMERA
+            self._dropped[other] = _Drop(reason, t, error)
+        self._ask = None
+
+    def _leave(self, t: float) -> None:
+        """The shown ask leaves first place before its period ends: a body-axis level ask shown for
+        `FOLLOWED_SECONDS` was followed (the turn took the reading inside its tolerance), and that turn is
+        its period. Counted only at period ends (until 2026-11-23), a turn made within the period went
+        uncounted, and the body's lean was asked again after each other move (TS1 in bench/closed_loop.py:
+        three turns, 7 moves)."""
+        ask = self._ask
+        if ask is not None and ask.weak and t - ask.since >= FOLLOWED_SECONDS:
+            self._weak_level_periods += 1

@@ -120,6 +120,24 @@ def test_a_body_axis_level_ask_is_asked_one_period_even_when_its_reading_comes_a
     assert Action.LEVEL_CAMERA in [d.action for d in f.filter(_level(2.0), t).dropped]
 
 
+def test_a_body_axis_level_ask_followed_within_its_period_is_not_asked_again() -> None:
+    """A turn made within the ask's period (the ask gone after a second, another ask first) uses up the body
+    axis's one turn: the next body-axis level ask is dropped at once, not shown for a period first (TS1 in
+    bench/closed_loop.py: three turns, one after each other move)."""
+    f = FollowUp()
+    f.see(1, None)
+    aim = Guidance(60, [Advice(Action.AIM_DOWN, 0.1, "Aim down")], None, None, errors={"vertical": 2.0})
+    t = 0.0
+    for _ in range(15):  # one second of the level ask, then it is followed
+        f.observe(_level(1.5), t, weak_level=True)
+        t += 1 / 15
+    for _ in range(15):  # the next ask
+        f.observe(aim, t, weak_level=True)
+        t += 1 / 15
+    f.observe(_level(1.2), t, weak_level=True)  # the body's lean again
+    assert [d.reason for d in f.filter(_level(1.2), t + 1 / 15).dropped] == ["the rest may be how they stand"]
+
+
 def test_a_scene_level_ask_is_not_capped() -> None:
     f = FollowUp()
     f.see(1, None)
