@@ -85,6 +85,7 @@ class Track:
     height: float = 0.0  # typical box height: a passer-by hiding the legs does not shrink the crop
     look: np.ndarray | None = None  # colour signature of the torso (`guide.regions.appearance`)
     torso: float | None = None  # typical torso length, image px (`guide.regions.torso_length`)
+    seen_close: bool = False  # matched on a crop yet (the start's size is a whole-frame guess until then)
 
     def __post_init__(self) -> None:
         self.height = self.height or self.box[3] - self.box[1]
@@ -145,9 +146,19 @@ class Track:
         torso = torso_length(person)
         return max(by_box, size_agreement(torso, self.torso)) if torso and self.torso else by_box
 
-    def update(self, person: Person, t: float, image: np.ndarray | None = None) -> None:
+    def update(self, person: Person, t: float, image: np.ndarray | None = None, *, close: bool = False) -> None:
         """Seen again. With `image` their look, torso and height are learnt too: pass it only for a
-        sure match that nobody overlaps, so a passer-by mixed into them never becomes the model."""
+        sure match that nobody overlaps, so a passer-by mixed into them never becomes the model.
+
+        The first `close` match (on a crop) replaces the size the track started with: the whole-frame
+        search pass sees the person at a third of the crop's resolution, and its mask can run on into a
+        floor of the same colour (a green-screen cloth: a box 1.5x too tall, against which every later,
+        right-sized sighting failed the size check, and the subject was "no one in frame" for good)."""
+        if close and not self.seen_close:
+            self.seen_close = True
+            box = person_box(person)
+            self.height = box[3] - box[1]
+            self.torso = torso_length(person) or self.torso
         if image is not None:
             look = appearance(image, person)
             if look is not None:
@@ -291,7 +302,7 @@ class SubjectTracker:
         if person.score < LOW_SCORE:
             self._since_detect = self.detect_every  # unsure: look at the whole frame next time
         sure = scores[match] >= SURE_MATCH and self.track.misses == 0
-        self.track.update(person, t, _alone(body.people, match, image) if sure else None)
+        self.track.update(person, t, _alone(body.people, match, image) if sure else None, close=True)
         body.subject = match
         x0, y0, x1, y1 = window.box
         roi = (max(0, round(x0)), max(0, round(y0)), min(w, round(x1)), min(h, round(y1)))
