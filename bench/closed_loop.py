@@ -171,6 +171,7 @@ class Run:
     lost: bool = False
     why_lost: str = ""  # the message shown when the advice ran out (nobody seen, a part not seen)
     dropped: list[str] = field(default_factory=list)  # asks given up at the end, with why
+    held_off: str = ""  # a hold outside the target: what was outside ("roll", "body_fill", ...)
 
     @property
     def oscillations(self) -> int:
@@ -392,10 +393,11 @@ def run_start(
                     < 0.25
                 )
             )
-            inside = all(
-                abs((errors if same else g.errors).get(k, 9.0)) <= 1.0 for k in ("body_fill", "vertical", "center_x")
-            )
+            judged = errors if same else g.errors
+            outside = [k for k in ("body_fill", "vertical", "center_x") if abs(judged.get(k, 9.0)) > 1.0]
+            inside = not outside
             run.reached_at = move if inside and level else None
+            run.held_off = ", ".join(outside + ([] if level else ["roll"]))
             run.reached_as_read_at = move if read and level else None
             break
         fill = analysis.framing.body_fill if analysis.framing else None
@@ -458,6 +460,24 @@ def stuck(runs: list[Run]) -> int:
     return sum(
         1 for r in runs if len(r.actions) >= 3 and r.actions[-1] in CAMERA_ASKS and len(set(r.actions[-3:])) == 1
     )
+
+
+def misses(runs: list[Run]) -> str:
+    """Why the starts that do not reach the target within GOAL_MOVES miss it, counted."""
+    why: dict[str, int] = {}
+    for r in runs:
+        if r.reached_at is not None and r.reached_at <= GOAL_MOVES:
+            continue
+        if r.reached_at is not None:
+            key = f"reached after more than {GOAL_MOVES} moves"
+        elif r.lost:
+            key = "lost"
+        elif r.held_off:
+            key = f"held outside: {r.held_off}"
+        else:
+            key = f"no hold in {MAX_MOVES} moves"
+        why[key] = why.get(key, 0) + 1
+    return "; ".join(f"{k} {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1])) or "none"
 
 
 def table_row(label: str, runs: list[Run]) -> str:
@@ -561,6 +581,7 @@ def main() -> None:
             f"dropped with a reason: {gave_up} of {len(lifts)}; starts stuck on it: {stuck(lifts)}.",
         ]
     quick = [r for r in kept if r.reached_at is not None and r.reached_at <= GOAL_MOVES]
+    lines += ["", f"Why the other starts on photos of {MIN_PHOTO_SIDE} px or more miss: {misses(kept)}."]
     as_read = [r for r in kept if r.reached_as_read_at is not None and r.reached_as_read_at <= GOAL_MOVES]
     lines += [
         "",
