@@ -548,3 +548,15 @@ def test_a_scene_read_roll_is_asked_from_the_hold_band_a_body_axis_only_past_its
         "level_camera"
     )
     assert advise(replace(fr, tilt_deg=0.5 * HOLD_BAND * 2.0), marks, level, W, H).advice[0].action != "level_camera"
+
+
+def test_one_end_unseen_inside_the_frame_places_nothing(target) -> None:  # type: ignore[no-untyped-def]
+    """A head the model does not find (not cut by the frame): placing the feet alone put a small person's
+    centre low, and when the head came back the placement jumped the other way ("aim up 26%", "aim down
+    22%", bench/closed_loop.py). Nothing vertical is asked until both ends are seen; never a hold."""
+    g = advise(*scene(top=None, feet=500.0, cx=0.5), target, W, H)
+    assert g.message == "can't see the head"
+    assert not [a for a in g.advice if a.action in ("aim_up", "aim_down", "hold")], g.advice
+    assert "vertical" not in g.errors
+    side = advise(*scene(top=None, feet=500.0, cx=0.8), target, W, H)  # what can be said still is
+    assert [a.action for a in side.advice] == ["aim_right"]
