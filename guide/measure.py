@@ -144,7 +144,8 @@ def own_head_side(shape: tuple[int, int], head: np.ndarray, others: list[np.ndar
     between them, the head top read above it being the other's (Penn-Fudan:
     about ten of the head tops found over 3% of the height too high,
     bench/instances.py). Where the pose decoder did find the other person,
-    their head keypoints say where their head is: `head` holds this person's
+    their head keypoints say where their head is, even when they were left
+    without pixels (`BodyParse.hidden_heads`): `head` holds this person's
     confident head keypoints ((n, 2+) x, y, on `shape`'s raster), `others`
     everyone else's. An other head counts with two confident keypoints at
     least, its centre on `person` (their mask) and above this person's head
@@ -305,6 +306,7 @@ def landmarks(parse: BodyParse, index: int, border: int | None = None) -> Landma
     # Someone else's head on their mask above their own: only their own side of the two counts.
     others = [_confident(_box_points(grid, p.keypoints, bx0, by0), HEAD_KEYPOINTS)
               for k, p in enumerate(parse.people) if k != index]
+    others += [_box_points(grid, head, bx0, by0)[head[:, 2] >= MIN_KEYPOINT_SCORE] for head in parse.hidden_heads]
     side = own_head_side(person.shape, _confident(kp, HEAD_KEYPOINTS), others, person)
     if side is not None:
         face &= side

@@ -260,3 +260,11 @@ def test_a_crowd_of_more_than_ten_has_everyone_decoded(model) -> None:  # type: 
         top, feet = _truth_rows(sample, t)
         found = landmarks(body, match[t]).head_top
         assert found is not None and abs(found[1] - top) <= 0.03 * (feet - top), (t, found, top)
+
+
+def test_a_head_decoded_without_pixels_still_parts_the_heads(model) -> None:  # type: ignore[no-untyped-def]
+    """PennPed00001: the man just behind a walker is decoded, but all his pixels went to her, so he is
+    no person (`BodyParse.hidden_heads`); her head top was read on his head, 9.8% of her height too high."""
+    marks, (top, feet) = _pennfudan_marks(model, "PennPed00001", 2)
+    assert marks.head_top is not None
+    assert abs(marks.head_top[1] - top) <= 0.03 * (feet - top), (marks.head_top, top)
