@@ -226,7 +226,7 @@ def test_a_skeleton_with_someone_elses_head_keeps_the_face_parts(model) -> None:
     assert abs(marks.head_top[1] - top) <= 0.03 * (feet - top), (marks.head_top, top)
 
 
-def test_own_head_side_parts_two_heads_halfway() -> None:
+def test_own_head_side_parts_two_heads_nearer_the_other() -> None:
     person = np.zeros((80, 60), bool)
     person[10:80, 15:45] = True  # their head and body, and a head above theirs joined to it
     head = _keypoints({0: (30, 40), 1: (33, 37), 2: (27, 37)})[:3]
@@ -234,9 +234,10 @@ def test_own_head_side_parts_two_heads_halfway() -> None:
     side = own_head_side(person.shape, head, [other], person)
     assert side is not None
     rows = np.flatnonzero(side[:, 30])
-    assert rows[0] == 28  # halfway between the head centres, rows 38 and 18 (the tie goes to them)
+    assert rows[0] == 24  # HEAD_SPLIT (0.7) of the way from their head centre (row 38) to the other's (18)
     # A head not on their mask, or lower than theirs, is no one's head on them.
     assert own_head_side(person.shape, head, [other + [[0, 50, 0]]], person) is None
+    assert own_head_side(person.shape, head, [other + [[-20, 0, 0]]], person) is None  # 5 px off their mask
     assert own_head_side(person.shape, head, [other + [[0, 30, 0]]], person) is None
 
 
