@@ -169,7 +169,8 @@ def best_match(
 
 
 def needs_refining(body: BodyParse, seen_scale: float, person_height: float = PERSON_HEIGHT) -> list[int]:
-    """The people worth a closer look: the subject and anyone nearly as tall, when small in the model's input.
+    """The people worth a closer look: the subject and anyone at least COMPANION_HEIGHT of their height
+    (0: everyone), when small in the model's input; at most MAX_REFINED, the subject first.
 
     `seen_scale` is the whole-image pass's model pixels per image pixel.
     """
@@ -242,12 +243,13 @@ def refine(
     threshold: float = DEFAULT_THRESHOLD,
     person_height: float = PERSON_HEIGHT,
 ) -> BodyParse:
-    """`body` with its subject (and people nearly as tall) re-measured on crops where they were small.
+    """`body` with its subject (and the others `needs_refining` names) re-measured on crops where they were small.
 
     Each such person is run again on a crop scaled so they are
     `person_height` model pixels tall, parsed straight onto `body`'s raster
-    inside the crop, and their pixels, parts, keypoints and box replaced.
-    Changes `body` in place and returns it.
+    inside the crop, and their pixels, parts, keypoints and box replaced,
+    where the crop's mask of them agrees with the whole photo's
+    (`PASTE_MIN_IOU`). Changes `body` in place and returns it.
     """
     size = (body.width, body.height)
     for index in needs_refining(body, seen_scale, person_height):
