@@ -70,6 +70,10 @@ class BodyParse:
     # Where the person probability is over 0.5 (bool, on `grid`): the model's own edge of a person,
     # which thin ends (feet) reach while the 0.7 `mask` stops short of them (`guide.measure`).
     edge: np.ndarray | None = None
+    # Head keypoints ((5, 3) nose, eyes, ears: x, y in image pixels, score) of poses decoded without
+    # pixels enough to be a person: someone just behind another, whose pixels the nearer skeleton took.
+    # Their face still says where their head is (`guide.measure.own_head_side`).
+    hidden_heads: list[np.ndarray] = field(default_factory=list)
     grid: Grid = None  # type: ignore[assignment]  # set in __post_init__: the image's own pixels
 
     def __post_init__(self) -> None:
@@ -180,6 +184,7 @@ def parse(
     instances[outside] = -1
 
     people: list[Person] = []
+    hidden_heads: list[np.ndarray] = []
     pixel_area = 1.0 / (grid.scale_x * grid.scale_y)  # image pixels per raster pixel
     min_area = max(16, int(min_area_fraction * window.image_width * window.image_height))
     remap = np.full(len(poses) + 1, -1, dtype=np.int8)
@@ -187,12 +192,14 @@ def parse(
         person_mask = instances == i
         area = int(round(np.count_nonzero(person_mask) * pixel_area))
         box = mask_box(person_mask) if area >= min_area else None
+        kp = pose.keypoints.copy()
+        kp[:, 0], kp[:, 1] = window.points_to_image(kp[:, 0], kp[:, 1])
         if box is None:
+            if i < decoded:
+                hidden_heads.append(kp[:5])
             continue
         x0, y0 = grid.to_image(box[0], box[1])
         x1, y1 = grid.to_image(box[2], box[3])
-        kp = pose.keypoints.copy()
-        kp[:, 0], kp[:, 1] = window.points_to_image(kp[:, 0], kp[:, 1])
         remap[i] = len(people)
         image_box = (float(x0), float(y0), float(x1), float(y1))
         people.append(Person(len(people), pose.score, kp, image_box, area, from_mask=i >= decoded))
@@ -208,5 +215,6 @@ def parse(
         subject=pick_subject(people, window.image_width, window.image_height),
         probability=(1.0 / (1.0 + np.exp(-logits))).astype(np.float32) if keep_probability else None,
         edge=logits > 0.0,
+        hidden_heads=hidden_heads,
         grid=grid,
     )
