@@ -141,7 +141,9 @@ def own_face(face: np.ndarray, kp: np.ndarray, person: np.ndarray | None = None)
 HEAD_SPLIT = 0.7
 
 
-def own_head_side(shape: tuple[int, int], head: np.ndarray, others: list[np.ndarray], person: np.ndarray) -> np.ndarray | None:
+def own_head_side(
+    shape: tuple[int, int], head: np.ndarray, others: list[np.ndarray], person: np.ndarray
+) -> np.ndarray | None:
     """Where this person's own head is, when someone else's head lies on their mask above it: the
     pixels nearer their own head centre than any such other head's (bool, `shape`), or None.
 
