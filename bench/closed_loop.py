@@ -64,6 +64,8 @@ SHARED = Path(os.environ.get("GUIDE_SHARED_DIR") or REPO.parent / "shared")
 os.environ.setdefault("GUIDE_MODEL_DIR", str(SHARED / "models" / "bodypix"))
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "tests"))
+from helpers import padded_scene  # noqa: E402
 from report import publish  # noqa: E402
 
 from guide.analyze import parse_still  # noqa: E402
@@ -195,17 +197,7 @@ def load_scenes(model: BodyPix) -> list[Scene]:
         if marks.head_top is None or marks.feet is None or marks.cut:
             continue
         h, w = image.shape[:2]
-        pad = max(h, w)
-        colour = [float(v) for v in image.reshape(-1, 3).mean(axis=0)]
-        # The photo's edge rows and columns fade out into its mean colour outside it; the photo itself is
-        # untouched (feet on its bottom edge stay as sharp as the photo has them).
-        padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        inside = np.zeros(padded.shape[:2], np.float32)
-        inside[pad : pad + h, pad : pad + w] = 1.0
-        fade = max(3.0, 0.02 * max(h, w))
-        outside = cv2.distanceTransform((1 - inside).astype(np.uint8), cv2.DIST_L2, 5)
-        edge = np.exp(-0.5 * (outside / fade) ** 2)[:, :, None]
-        padded = (padded * edge + np.array(colour) * (1 - edge)).astype(np.uint8)
+        padded, pad = padded_scene(image)
         x0, _, x1, _ = body.people[body.subject].bbox
         box = (x0 + pad, marks.head_top[1] + pad, x1 + pad, marks.feet[1] + pad)
         fr = framing(body, body.subject, marks)

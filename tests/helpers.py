@@ -248,3 +248,19 @@ def passerby_scene(subject: Cutout, passer: Cutout, height_share: float, offset:
 def _white(person: Cutout) -> Cutout:
     """`person` on an all-white photo: pasting it draws where their mask lands."""
     return Cutout(person.name, np.full_like(person.image, 255), person.mask, person.box)
+
+
+def padded_scene(image: np.ndarray) -> tuple[np.ndarray, int]:
+    """The photo padded by its long side all round, its edge rows and columns fading into its mean colour
+    outside it (the photo itself untouched: feet on its bottom edge stay as sharp as it has them), and the
+    pad: the scene bench/closed_loop.py's virtual camera looks around in."""
+    h, w = image.shape[:2]
+    pad = max(h, w)
+    colour = [float(v) for v in image.reshape(-1, 3).mean(axis=0)]
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    inside = np.zeros(padded.shape[:2], np.float32)
+    inside[pad : pad + h, pad : pad + w] = 1.0
+    fade = max(3.0, 0.02 * max(h, w))
+    outside = cv2.distanceTransform((1 - inside).astype(np.uint8), cv2.DIST_L2, 5)
+    edge = np.exp(-0.5 * (outside / fade) ** 2)[:, :, None]
+    return (padded * edge + np.array(colour) * (1 - edge)).astype(np.uint8), pad

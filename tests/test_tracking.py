@@ -12,7 +12,7 @@ import pytest
 from guide.live import Analyzer, LiveOptions
 from guide.measure import framing
 from guide.sources import Frame
-from helpers import SHARED, lone_pedestrians, place_person, run_guide, street_clip, walk, write_clip
+from helpers import SHARED, lone_pedestrians, padded_scene, place_person, run_guide, street_clip, walk, write_clip
 
 
 def guide(*args: str):  # type: ignore[no-untyped-def]
@@ -106,24 +106,14 @@ def test_someone_too_close_and_cut_by_the_frame_is_still_the_subject(live_model)
 
 def _view(image: np.ndarray, centre: tuple[float, float], height: float, roll: float) -> np.ndarray:
     """A 640x480 camera view inside `image` as bench/closed_loop.py's virtual camera makes it (the same
-    arithmetic, to the byte): centre and height in image pixels, rolled `roll` degrees; outside it, the
-    photo's edge fades into its mean colour."""
-    h, w = image.shape[:2]
-    pad = max(h, w)
-    colour = [float(v) for v in image.reshape(-1, 3).mean(axis=0)]
-    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    inside = np.zeros(padded.shape[:2], np.float32)
-    inside[pad : pad + h, pad : pad + w] = 1.0
-    outside = cv2.distanceTransform((1 - inside).astype(np.uint8), cv2.DIST_L2, 5)
-    edge = np.exp(-0.5 * (outside / max(3.0, 0.02 * pad)) ** 2)[:, :, None]
-    padded = (padded * edge + np.array(colour) * (1 - edge)).astype(np.uint8)
-    scale = height / 480
-    a = np.radians(-roll)
+    arithmetic, to the byte): centre and height in image pixels, rolled `roll` degrees."""
+    scene, pad = padded_scene(image)
+    scale, a = height / 480, np.radians(-roll)
     c, s = np.cos(a) * scale, np.sin(a) * scale
     x, y = centre[0] + pad, centre[1] + pad
     m = np.array([[c, -s, x - c * 320 + s * 240], [s, c, y - s * 320 - c * 240]])
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    return cv2.warpAffine(padded, m, (640, 480), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(scene, m, (640, 480), flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
 
 def test_a_subject_whose_first_whole_frame_box_is_too_tall_is_kept(live_model) -> None:  # type: ignore[no-untyped-def]
