@@ -241,7 +241,6 @@ def test_own_head_side_parts_two_heads_nearer_the_other() -> None:
     assert own_head_side(person.shape, head, [other + [[0, 30, 0]]], person) is None
 
 
-
 def test_a_crowd_of_more_than_ten_has_everyone_decoded(model) -> None:  # type: ignore[no-untyped-def]
     """PennPed00009, eleven people: with ten poses at most (`parse`'s default) the man in the middle
     was never decoded, and matched one to one as bench/instances.py matches (best IoU first), his

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -9,12 +10,13 @@ from guide.analyze import analyze_photo, parse_still, still_resolution
 from guide.geometry import Grid
 from guide.images import read_photo
 from guide.measure import landmarks
+from guide.metrics import mask_iou, pennfudan_samples
 from guide.model.bodypix import crop_window
 from guide.parse import parse
 from guide.regions import best_match, needs_refining, person_box
 from helpers import lone_pedestrians, place_person
 
-from conftest import photos_in
+from conftest import PENNFUDAN, photos_in
 
 
 def worst_error(body, placed) -> float:  # type: ignore[no-untyped-def]
@@ -113,12 +115,6 @@ def test_small_people_beside_a_larger_subject_are_refined_too(model) -> None:  #
     the subject's height, the smaller's head top was 4.5% of her height too low; refined too, it is
     right. The other's crop decodes her in two pieces: her whole-photo self stays (without the
     agreement check her instance kept a third of her, IoU 0.25)."""
-    import cv2
-
-    from guide.metrics import mask_iou, pennfudan_samples
-
-    from conftest import PENNFUDAN
-
     sample = next(s for s in pennfudan_samples(PENNFUDAN) if s.image_path.stem == "FudanPed00021")
     body, _ = parse_still(model, cv2.imread(str(sample.image_path)))
     for t in (2, 3):
