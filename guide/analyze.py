@@ -67,18 +67,18 @@ def parse_still(
     res = resolution if resolution is not None else still_resolution(h, w)
     raw = model.predict(image_bgr, res)
     traced = resolution is None and outline  # the mirrored pass and the edge snapping
+    source = raw
     if traced:
         # The photo mirrored too, the two person logit maps averaged: an edge nearer the true one.
         flipped = model.predict(np.ascontiguousarray(image_bgr[:, ::-1]), window=mirrored_window(raw.window))
-        body = parse(mirror_mean(raw, flipped), threshold=threshold, max_people=STILL_MAX_PEOPLE, keep_probability=True,
-                     find_missed=True)
+        source = mirror_mean(raw, flipped)
+    body = parse(source, threshold=threshold, max_people=STILL_MAX_PEOPLE, keep_probability=keep_probability or traced,
+                 find_missed=True)
+    if traced:
         # The feet reach down to the model's 0.5 edge (`guide.measure`): the single pass's, as that was
         # measured on. The mean of two reaches further down pale shoes on a pale floor (mmfashion_01_4_full.jpg:
         # 3 px more, into "feet cut"), for a Penn-Fudan feet p90 of 3.5% instead of 3.7% (bench/instances.py).
         body.edge = resample(raw.segment_logits_input, raw.window, body.grid) > 0.0
-    else:
-        body = parse(raw, threshold=threshold, max_people=STILL_MAX_PEOPLE, keep_probability=keep_probability,
-                     find_missed=True)
     if resolution is None:
         refine(model, image_bgr, body, raw.window.scale, threshold=threshold)
     if traced:
