@@ -56,6 +56,7 @@ as the frame, -1: half as bright), as `guide analyze --json` shows them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import cv2
 import numpy as np
@@ -76,8 +77,15 @@ PEAK_PERCENTILE = 99.5  # with PEAK_INSET, chosen held out among 99-99.8 x 1-4%:
 PEAK_INSET = 0.02  # the peak is read this share of the subject's height inside their outline
 RING_REACH = 0.6  # the background ring reaches this share of the subject's height outside them
 KNEE = 0.5  # relight multiplies the light up to half of white, then rolls it off (a highlight shoulder)
-RELIGHT_MODES = ("auto", "on", "off")
 _EPS = 1e-4  # linear luminance floor: black pixels do not send the log-average to -inf
+
+
+class Relight(StrEnum):
+    """When `relight` lifts the subject; the CLI's `--relight` and the portrait options take these strings."""
+
+    AUTO = "auto"  # only a backlit subject
+    ON = "on"  # any subject darker than wanted
+    OFF = "off"  # never
 
 
 @dataclass(frozen=True)
@@ -233,7 +241,7 @@ def _key(log_lum: np.ndarray, weight: np.ndarray) -> float:
     return float((log_lum * weight).sum() / total) if total > 0 else float(log_lum.mean())
 
 
-def relight(image_bgr: np.ndarray, alpha: np.ndarray, light: Light | None, mode: str = "auto",
+def relight(image_bgr: np.ndarray, alpha: np.ndarray, light: Light | None, mode: Relight | str = Relight.AUTO,
             target_ev: float = TARGET_PEAK_EV) -> np.ndarray:
     """The photo with the subject lifted through the matte `alpha` (float [0, 1], the image's size).
 
@@ -247,9 +255,8 @@ def relight(image_bgr: np.ndarray, alpha: np.ndarray, light: Light | None, mode:
     lacks; where alpha is 0 (the background) nothing changes. BGR uint8 in
     and out.
     """
-    if mode not in RELIGHT_MODES:
-        raise ValueError(f"relight mode must be one of {RELIGHT_MODES}, got {mode!r}")
-    if light is None or mode == "off" or (mode == "auto" and not light.backlit) or not (alpha > 0).any():
+    mode = Relight(mode)  # ValueError for an unknown mode
+    if light is None or mode == Relight.OFF or (mode == Relight.AUTO and not light.backlit) or not (alpha > 0).any():
         return image_bgr
     small = _small(image_bgr)
     log_lum = _log_luminance(small)

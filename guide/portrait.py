@@ -42,6 +42,8 @@ from guide.images import (
     write_bytes_atomic,
     write_image_atomic,
 )
+from guide.light import Relight, measure_light
+from guide.light import relight as lift
 from guide.matte import Matte, estimate_foreground, full_matte, refine_matte
 from guide.measure import landmarks
 from guide.parse import BodyParse
@@ -53,7 +55,6 @@ MAX_STRENGTH = 15.0
 JPEG_QUALITY = 95
 PORTRAIT_MAX_PIXELS = 50_000_000  # decode limit for portraits (analysis uses 16 MP)
 MIN_PERSON_FRACTION = 0.002  # a mask smaller than this share of the image is "no person"
-RELIGHT_MODES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -220,17 +221,14 @@ def render_with_matte(
     strength: float = DEFAULT_STRENGTH,
     background: np.ndarray | None = None,
     settings: PortraitSettings = STILL,
-    relight: str = "off",
+    relight: Relight | str = Relight.OFF,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`render_portrait`, also returning the full-resolution alpha matte (float32 in [0, 1])."""
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
         raise ValueError(f"want a BGR uint8 (H, W, 3) image, got {image_bgr.dtype} {image_bgr.shape}")
     h, w = image_bgr.shape[:2]
     matte = matte_for(image_bgr, parse, settings)
-    if relight != "off":
-        from guide.light import measure_light
-        from guide.light import relight as lift
-
+    if relight != Relight.OFF:
         image_bgr = lift(image_bgr, matte.alpha, measure_light(image_bgr, parse), relight)
     if background is not None:
         if background.ndim == 2:
@@ -248,7 +246,7 @@ def render_portrait(
     strength: float = DEFAULT_STRENGTH,
     background: np.ndarray | None = None,
     settings: PortraitSettings = LIVE,
-    relight: str = "off",
+    relight: Relight | str = Relight.OFF,
 ) -> np.ndarray:
     """Portrait of one frame: people sharp, background lens-blurred (or replaced by `background`).
 
@@ -364,7 +362,7 @@ def portrait_photo(
     mask_dir: Path | None = None,
     force: bool = False,
     settings: PortraitSettings = STILL,
-    relight: str = "auto",
+    relight: Relight | str = Relight.AUTO,
 ) -> PortraitResult:
     """Read `path`, find the people, write `<stem>_portrait.jpg` (and `<stem>_matte.png`) next to it or in `out_dir`.
 
@@ -377,8 +375,8 @@ def portrait_photo(
 
     if not 0 < strength <= MAX_STRENGTH:
         raise InputError(f"strength must be in (0, {MAX_STRENGTH:g}], got {strength:g}")
-    if relight not in RELIGHT_MODES:
-        raise InputError(f"relight must be one of {', '.join(RELIGHT_MODES)}, got {relight!r}")
+    if relight not in tuple(Relight):
+        raise InputError(f"relight must be one of {', '.join(Relight)}, got {relight!r}")
     photo = read_photo(path, max_pixels=PORTRAIT_MAX_PIXELS)
     image = photo.image
     h, w = image.shape[:2]
@@ -392,7 +390,7 @@ def portrait_photo(
         body.subject = None
         people = 0
     settings = replace(settings, strength=strength)
-    out, alpha = render_with_matte(image, body, strength, background, settings, relight if people else "off")
+    out, alpha = render_with_matte(image, body, strength, background, settings, relight if people else Relight.OFF)
     if (photo.original_width, photo.original_height) != (w, h):  # decoded downscaled: give back the full size
         size = (photo.original_width, photo.original_height)
         out = cv2.resize(out, size, interpolation=cv2.INTER_CUBIC)

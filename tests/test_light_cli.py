@@ -38,6 +38,14 @@ def test_relight_takes_auto_on_off_only(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())  # nothing written for a bad option
 
 
+def test_the_cli_offers_the_library_s_relight_modes() -> None:
+    """The CLI repeats the modes to keep its start light; the two lists must not drift apart."""
+    from guide.cli import Relight as CliRelight
+    from guide.light import Relight
+
+    assert [m.value for m in CliRelight] == [m.value for m in Relight]
+
+
 def test_live_says_when_the_subject_is_backlit_and_previews_the_portrait(tmp_path: Path) -> None:
     placed = place_person(lone_pedestrians()[4], 0.8, (640, 480), backdrop=(235, 235, 235))
     dark = _darkened(placed.image, placed.mask)
