@@ -70,6 +70,7 @@ from report import publish  # noqa: E402
 
 from guide.analyze import parse_still  # noqa: E402
 from guide.geometry import Grid, resample  # noqa: E402
+from guide.guidance import OPPOSITE  # noqa: E402
 from guide.target import CAMERA_HEIGHT_TOL, builtin_target  # noqa: E402
 from guide.live import Analyzer, LiveOptions  # noqa: E402
 from guide.measure import framing, landmarks  # noqa: E402
@@ -98,16 +99,6 @@ PHOTO_ROLL = {
     "tfjs_posenet_baseball.jpg": 0.2,
 }
 GOAL_MOVES = 6
-OPPOSITE = {
-    "step_back": "step_closer",
-    "step_closer": "step_back",
-    "aim_up": "aim_down",
-    "aim_down": "aim_up",
-    "aim_left": "aim_right",
-    "aim_right": "aim_left",
-    "raise_camera": "lower_camera",
-    "lower_camera": "raise_camera",
-}
 
 
 @dataclass

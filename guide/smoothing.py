@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from guide.guidance import HOLD, NO_ONE, Guidance, no_one
+from guide.guidance import HOLD, NO_ONE, OPPOSITE, Guidance, no_one
 from guide.measure import FRAMING_FIELDS, Framing
 
 
@@ -170,8 +170,11 @@ class AdviceStabilizer:
         if first.action == "hold":  # the raw hold's own text, when it has one (why an ask was dropped)
             advice = [raw.advice[0] if raw.advice and raw.advice[0].action == "hold" else HOLD]
         else:
+            # Never the kept move and its opposite together ("Aim down" over "Aim up", squats clip): until the
+            # opposite has lasted long enough to replace it, the kept move is all that is said of that axis.
             fresh = [a for a in raw.advice if a.action == first.action]
-            advice = (fresh or [first]) + [a for a in raw.advice if a.action not in (first.action, "hold")]
+            skip = (first.action, OPPOSITE.get(first.action), "hold")
+            advice = (fresh or [first]) + [a for a in raw.advice if a.action not in skip]
         shown = replace(raw, advice=advice[: max(len(raw.advice), 1)], message=self.shown.message)
         self.shown = shown
         return shown

@@ -380,6 +380,18 @@ def test_stabilizer_does_not_flicker_and_follows_a_lasting_change() -> None:
     assert first(st2.update(_g("aim_up", 50), 1.6)) == "aim_up"
 
 
+def test_a_kept_move_is_never_shown_with_its_opposite() -> None:
+    """The squats clip: "Aim up" kept on screen while the raw advice turned to "Aim down" showed both at once."""
+    st = AdviceStabilizer(min_frames=4, min_seconds=0.5)
+    st.update(Guidance(50, [Advice("aim_up", 0.05, "Aim up a little")], None, None), 0.0)
+    raw = Guidance(50, [Advice("aim_down", 0.03, "Aim down a little"), Advice("aim_left", 0.05, "Aim left")], None, None)
+    g = st.update(raw, 1 / 30)
+    assert [a.action for a in g.advice] == ["aim_up", "aim_left"]
+    shown = [[a.action for a in st.update(raw, (2 + i) / 30).advice] for i in range(20)]
+    assert all(not {"aim_up", "aim_down"} <= set(s) for s in shown)
+    assert shown[-1] == ["aim_down", "aim_left"]  # the lasting change is shown in the end
+
+
 def test_hold_is_entered_high_and_left_low() -> None:
     st = AdviceStabilizer(min_frames=3, hold_enter=80, hold_exit=65)
     st.update(_g("step_back", 40), 0.0)
