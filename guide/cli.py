@@ -115,14 +115,21 @@ def analyze(
 ) -> None:
     """Find every person in each photo: body parts, keypoints, head top, chin and feet."""
     from guide.analyze import analyze_photo, summary_line, to_record, write_annotation, write_instances, write_mask
-    from guide.images import list_images, read_photo
+    from guide.images import check_output_folder, describe_outputs, pick_photos, read_photo
 
-    for folder in (annotate, masks, instances):
-        if folder is not None and folder.exists() and not folder.is_dir():
-            fail(f"{folder} exists and is not a folder", 2)
+    paths, skipped = pick_photos(images)
+    if not paths:  # exit 1, as for a folder holding no photos
+        fail(f"nothing to do: skipped {describe_outputs(skipped)}; name such a file to analyse it anyway", 1)
+    try:  # a folder that cannot take the pictures stops the run before any work, not after each photo
+        for folder in (annotate, masks, instances):
+            if folder is not None:
+                check_output_folder(folder)
+    except GuideError as exc:
+        fail_on(exc)
+    if skipped:
+        typer.echo(f"guide: skipped {describe_outputs(skipped)}", err=True)
     bodypix = _load(model)
     failures = 0
-    paths = list_images(images)
     taken = {p.resolve() for p in paths}  # never write over an input, nor twice to one file
     for path in paths:
         try:
@@ -464,8 +471,8 @@ def portrait_command(
     model: Optional[str] = ModelOption,
 ) -> None:
     """Portrait mode: every person sharp, the background blurred as a fast lens blurs it (or replaced)."""
-    from guide.images import describe_outputs
-    from guide.portrait import check_output_folder, pick_photos, portrait_photo, read_background
+    from guide.images import check_output_folder, describe_outputs, pick_photos
+    from guide.portrait import portrait_photo, read_background
 
     paths, skipped = pick_photos(images)
     if not paths:  # exit 1, as for a folder holding no photos; nothing created, not even --out

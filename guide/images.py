@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
-from guide.errors import GuideError, ImageError
+from guide.errors import GuideError, ImageError, OutputError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 DEFAULT_MAX_PIXELS = 16_000_000  # decode larger photos downscaled
@@ -151,6 +151,33 @@ def describe_outputs(paths: list[Path]) -> str:
         counts[kind] = counts.get(kind, 0) + 1
     kinds = ", ".join(f"{n} *_{kind}*" for kind, n in counts.items())
     return f"{len(paths)} earlier guide output{'s' if len(paths) != 1 else ''} ({kinds})"
+
+
+def pick_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(photos to render, earlier outputs left alone) from the files and folders a user named.
+
+    Inside a folder, files named like guide's own outputs (`*_portrait.jpg`,
+    `*_matte.png`, ...) are results of an earlier run, not photos; a file named
+    on the command line is always rendered.
+    """
+    named = set(paths)
+    photos: list[Path] = []
+    skipped: list[Path] = []
+    for path in list_images(paths):
+        (skipped if path not in named and output_kind(path) else photos).append(path)
+    return photos, skipped
+
+
+def check_output_folder(folder: Path) -> None:
+    """Create `folder` if needed; GuideError if it cannot hold new files."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create folder ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: folder is not writable")
 
 
 def write_image_atomic(path: Path, image: np.ndarray, params: list[int] | None = None) -> None:

@@ -21,7 +21,6 @@ Units: `strength` is the disc *diameter* in percent of the image's long side
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
@@ -32,16 +31,8 @@ from PIL import Image
 
 from guide import bokeh
 from guide.bokeh import FocusPlane, disc_kernel
-from guide.errors import ImageError, InputError, OutputError
-from guide.images import (
-    Photo,
-    free_path,
-    list_images,
-    output_kind,
-    read_photo,
-    write_bytes_atomic,
-    write_image_atomic,
-)
+from guide.errors import ImageError, InputError
+from guide.images import Photo, free_path, read_photo, write_bytes_atomic, write_image_atomic
 from guide.light import Relight, measure_light
 from guide.light import relight as lift
 from guide.matte import Matte, estimate_foreground, full_matte, refine_matte
@@ -308,33 +299,6 @@ def encode_jpeg(image_bgr: np.ndarray, exif: bytes | None = None, quality: int =
     kwargs = {"exif": exif} if exif else {}
     rgb.save(buf, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2, **kwargs)
     return buf.getvalue()
-
-
-def pick_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """(photos to render, earlier outputs left alone) from the files and folders a user named.
-
-    Inside a folder, files named like guide's own outputs (`*_portrait.jpg`,
-    `*_matte.png`, ...) are results of an earlier run, not photos; a file named
-    on the command line is always rendered.
-    """
-    named = set(paths)
-    photos: list[Path] = []
-    skipped: list[Path] = []
-    for path in list_images(paths):
-        (skipped if path not in named and output_kind(path) else photos).append(path)
-    return photos, skipped
-
-
-def check_output_folder(folder: Path) -> None:
-    """Create `folder` if needed; GuideError if it cannot hold new files."""
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{folder} exists and is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{folder}: cannot create folder ({exc.strerror or exc})") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{folder}: folder is not writable")
 
 
 def read_background(path: Path) -> np.ndarray:

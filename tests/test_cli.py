@@ -210,6 +210,20 @@ def test_folder_argument_is_expanded(tmp_path: Path) -> None:
         "tfjs_posenet_frisbee.jpg", "tfjs_posenet_frisbee_2.jpg"]
 
 
+def test_a_folder_s_earlier_annotations_are_skipped_and_bad_output_folders_stop_before_work(tmp_path: Path) -> None:
+    """Annotating into the photos' own folder, then analysing the folder again: the picture drawn last time is
+    not a photo. An output folder that cannot be made is exit 2 before any photo is analysed."""
+    shutil.copy(PEOPLE / "tfjs_posenet_frisbee.jpg", tmp_path / "a.jpg")
+    assert run("analyze", str(tmp_path), "--annotate", str(tmp_path)).exit_code == 0
+    assert (tmp_path / "a_annotated.jpg").exists()
+    again = run("analyze", str(tmp_path), "--json")
+    assert again.exit_code == 0 and "skipped 1 earlier guide output" in again.stderr
+    assert [Path(json.loads(line)["image"]).name for line in again.stdout.splitlines()] == ["a.jpg"]
+    (tmp_path / "afile").write_text("x")
+    blocked = run("analyze", str(tmp_path / "a.jpg"), "--json", "--masks", str(tmp_path / "afile" / "sub"))
+    assert blocked.exit_code == 2 and blocked.stdout == "" and "cannot create folder" in blocked.stderr
+
+
 def test_outputs_never_overwrite_inputs_or_each_other(tmp_path: Path) -> None:
     """Masks into the photos' own folder: `a.jpg` must not write over the input `a.png`."""
     src = tmp_path / "in"
