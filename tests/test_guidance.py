@@ -363,6 +363,16 @@ def test_framing_smoother_smooths_every_field_and_resets_on_missing() -> None:
     assert s.update(None, 2.1) is None
 
 
+def test_a_pose_s_blink_does_not_move_the_head_ratio_but_a_camera_move_does() -> None:
+    """Arms raised past the head (the dance clip) took the ratio from 0.18 to 0.145 for a third of a second, and a
+    camera held still was asked to rise; a camera lowered for good changes it for good, and that shows."""
+    s = FramingSmoother()
+    ratios = [0.18] * 60 + [0.145] * 10 + [0.18] * 30 + [0.15] * 60  # 30 fps: the blink, then a lasting change
+    out = [s.update(scene(ratio=r)[0], i / 30).head_ratio for i, r in enumerate(ratios)]
+    assert max(abs(r - 0.18) for r in out[:100]) < 0.005
+    assert abs(out[100 + 25] - 0.15) < 0.005  # shown within 0.85 s of the move
+
+
 def _g(action: str, score: int) -> Guidance:
     return Guidance(score, [HOLD] if action == "hold" else [Advice(action, 0.1, action)], None, None)
 
