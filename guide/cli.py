@@ -432,6 +432,11 @@ def live(
         typer.echo(f"guide: skipped {reason}", err=True)
     saved = f"; {len(summary.captures)} captures in {captures}" if summary.captures else ""
     typer.echo(f"{summary.frames} frames, {summary.processed} analysed{saved}", err=True)
+    if auto_capture and not summary.captures and summary.frames:  # say why, or the user waits for a file
+        why = (f"the run ended during the countdown, {summary.countdown_left:.2f} s before the capture" if summary.countdown_left is not None
+               else f"the framing never matched for {options.hold_seconds:g} s in a row (then a "
+                    f"{options.countdown_seconds:g} s countdown)")
+        typer.echo(f"guide: no auto-capture: {why}", err=True)
 
 
 @app.command("export")

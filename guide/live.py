@@ -42,6 +42,7 @@ class LiveSummary:
     processed: int = 0
     captures: list[Path] = field(default_factory=list)
     fps: float = 0.0
+    countdown_left: float | None = None  # seconds an auto-capture countdown still had to run when the run ended
 
 
 class InlineInference:
@@ -184,5 +185,7 @@ class LiveSession:
                         break
                 if options.max_frames is not None and summary.frames >= options.max_frames:
                     break  # before reading another frame: --max-frames N reads N frames, no more
+            if auto is not None and summary.frames:
+                summary.countdown_left = auto.seconds_left(frame.t)
         summary.captures = list(self.capturer.saved)
         return summary

@@ -91,5 +91,12 @@ def test_auto_capture_fires_on_a_video_file(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert [r["advice"][0]["action"] for r in map(json.loads, log.read_text().splitlines())][-1] == "hold"
     names = sorted(p.name for p in (tmp_path / "captures").iterdir())
-    # Captured once the countdown ended (and again after another hold and countdown, on a long clip).
-    assert names[:2] == ["capture_0001.jpg", "capture_0001.json"] and len(names) in (2, 4), names
+    # Captured once the countdown ended (and again after each further hold and countdown: 4 s each, 14 s clip).
+    assert names[:2] == ["capture_0001.jpg", "capture_0001.json"] and len(names) in (2, 4, 6), names
+    assert "no auto-capture" not in run.stderr
+    # The same clip stopped half a second before that capture: the run says why there is none.
+    fired = json.loads((tmp_path / "captures" / "capture_0001.json").read_text())["frame"]
+    short = run_guide("live", "--source", str(clip), "--no-window", "--profile", "me", "--auto-capture",
+                      "--captures", str(tmp_path / "short"), "--max-frames", str(fired - 5), env=env)
+    assert short.returncode == 0 and not (tmp_path / "short").exists()
+    assert "no auto-capture: the run ended during the countdown" in short.stderr, short.stderr
