@@ -370,6 +370,11 @@ def landmarks(parse: BodyParse, index: int, border: int | None = None) -> Landma
         (cut if touches_bottom else missing).append("feet")
     elif feet[1] > h - border or shins_off:
         cut.append("feet")
+        if shins_off and feet[1] <= h - border:
+            # Their feet are below the frame: what was found higher up (a red glove, multi_skiing's child: "feet"
+            # at their chest) is not where they are. Where the shins leave the picture, as for any cut feet.
+            cols = np.flatnonzero(person[max(0, bottom_row) :].any(axis=0))
+            feet = (float(grid.to_image(_mean_x(cols) + bx0, 0.0)[0]), float(h))
     elif feet_local is not None and _runs_off_bottom(person, feet_local[1], feet_local[0], feet_px, reaches_bottom):
         cut.append("feet")
     elif feet_local is None and reaches_bottom:

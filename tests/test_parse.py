@@ -57,6 +57,15 @@ def test_cropped_photos_report_the_cut(model, category, cut) -> None:  # type: i
         assert cut in result.landmarks[result.parse.subject].cut, path.name
 
 
+def test_cut_feet_lie_where_the_legs_leave_the_frame(model) -> None:  # type: ignore[no-untyped-def]
+    """Everyone whose feet the frame cuts has them at the bottom edge, never higher up: the skiing child's red
+    glove is labelled a foot, and her "feet" were at her chest (y 254 of 513) while her shins ran off the frame."""
+    result = _analyze(model, PEOPLE / "tfjs_posenet_multi_skiing.jpg")
+    cut = [m for m in result.landmarks if "feet" in m.cut]
+    assert len(cut) >= 2  # the adult and the child
+    assert all(m.feet is not None and m.feet[1] == result.parse.height for m in cut)
+
+
 def test_no_person_photo(model) -> None:  # type: ignore[no-untyped-def]
     """The `no_person` street scene holds one small pedestrian by a van (x~230, y~140-210
     in its 850x425 frame: the model is right to see him); nobody of portrait size.
