@@ -133,7 +133,7 @@ class FollowUp:
         if self._note is not None and t - self._note[2] <= NOTE_SECONDS and advice:
             action, reason, _ = self._note
             first = advice[0]
-            note = f"({TEXT[action]}: {reason})"
+            note = f"(no longer asking \"{TEXT[action]}\": {reason})"  # said apart from the ask it rides on
             advice = [replace(first, text=f"{first.text} {note}"), *advice[1:]]
         score = score_of(errors) if errors else raw.score
         if raw.message:

@@ -370,7 +370,7 @@ def advise(
                 wanted = (head + 1.0 - foot) / 2
                 dy = centre - 0.5 - (wanted - 0.5) / zoom
                 if abs(dy) > 0.5 * tol:
-                    aim = _advice(Action.AIM_DOWN if dy > 0 else Action.AIM_UP, dy, "room for the step")
+                    aim = _advice(Action.AIM_DOWN if dy > 0 else Action.AIM_UP, dy, "first, to make room for the step closer")
                     step, aim = aim, step  # the aim goes first
             elif abs(dy) > HOLD_BAND * tol:  # too low in the frame: turn the camera down so the subject moves up
                 aim = _advice(Action.AIM_DOWN if dy > 0 else Action.AIM_UP, _short(dy, tol))

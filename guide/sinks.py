@@ -270,6 +270,7 @@ class View:
         self.strength = strength
         self.warning: tuple[str, float] | None = None
         self.low, self._switch = False, 0  # instructions at the bottom; frames the other place was wanted
+        self._placed = False  # the first subject's head has placed them (at once: nothing is there to jump from)
 
     def _instructions_low(self, shape: tuple[int, ...], analysis: Analysis, scale: float) -> bool:
         """Instructions at the bottom while at the top they would cover the subject's head; a place is
@@ -277,6 +278,9 @@ class View:
         head = head_box(analysis.marks)
         wanted = head is not None and instructions_low(shape, analysis.guidance, head, scale=scale,
                                                        show_help=self.show_help)
+        if not self._placed and head is not None:  # the squats clip's first frames: over her face
+            self.low, self._placed = wanted, True
+            return self.low
         self._switch = self._switch + 1 if wanted != self.low else 0
         if self._switch >= SWITCH_FRAMES:
             self.low, self._switch = wanted, 0

@@ -143,7 +143,7 @@ def test_instructions_move_to_the_bottom_rather_than_cover_the_subjects_head() -
     assert instructions_low(scene.shape, asks, (30.0, 5.0, 80.0, 60.0), scale=2.0)  # boxes are in frame pixels
 
 
-def test_the_view_moves_the_instructions_only_after_a_few_frames_that_want_it() -> None:
+def test_the_view_places_the_instructions_at_once_then_moves_them_only_after_a_few_frames_that_want_it() -> None:
     from guide.measure import Landmarks
     from guide.sinks import SWITCH_FRAMES, View
 
@@ -156,6 +156,8 @@ def test_the_view_moves_the_instructions_only_after_a_few_frames_that_want_it() 
             self.marks, self.guidance = marks, asks
 
     places = [view._instructions_low((480, 640, 3), Seen(m), 1.0) for m in [high] * 10 + [clear, high, clear] + [clear] * 10]  # type: ignore[arg-type]
-    assert places[: SWITCH_FRAMES - 1] == [False] * (SWITCH_FRAMES - 1) and places[SWITCH_FRAMES - 1]
-    assert all(places[10:13])  # a head that comes and goes for a frame does not make them jump
-    assert not places[-1]
+    assert all(places[:13])  # off the head from the first frame; a head that comes and goes does not make them jump
+    assert places[13 : 10 + SWITCH_FRAMES] == [True] * (SWITCH_FRAMES - 3) and not places[-1]
+    later = View()
+    places = [later._instructions_low((480, 640, 3), Seen(m), 1.0) for m in [clear] * 3 + [high] * 10]  # type: ignore[arg-type]
+    assert places[: 3 + SWITCH_FRAMES - 1] == [False] * (3 + SWITCH_FRAMES - 1) and places[3 + SWITCH_FRAMES - 1]
