@@ -26,7 +26,7 @@ app = typer.Typer(
 
 class Relight(str, Enum):
     """`guide.light.Relight`'s choices, repeated here: importing guide.light (numpy, OpenCV) would slow every
-    command's start and `--help` by ~0.2 s (tests/test_cli.py checks the two agree)."""
+    command's start and `--help` by ~0.2 s (tests/test_light_cli.py checks the two agree)."""
 
     auto = "auto"
     on = "on"
@@ -105,7 +105,7 @@ def analyze(
     masks: Optional[Path] = typer.Option(None, "--masks", help="Write <stem>.png person masks (255/0) here."),
     instances: Optional[Path] = typer.Option(
         None, "--instances", metavar="DIR",
-        help="Write <stem>_instances.png here: 0 = nobody, i+1 = people[i] of the JSON.",
+        help="Write <stem>_instances.png here: 0 = nobody, i+1 = people\\[i] of the JSON.",
     ),
     model: Optional[str] = ModelOption,
     resolution: Optional[float] = typer.Option(

@@ -96,7 +96,7 @@ def read_photo(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
         raise ImageError(f"{path}: not an image file, or a format this build cannot read") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageError(f"{path}: corrupt or truncated image ({reason})") from None
+        raise ImageError(f"{path}: corrupt or truncated image: {reason}") from None  # PIL's reason has brackets
     if img.width < 1 or img.height < 1:
         raise ImageError(f"{path}: image has no pixels")
     rgb = _to_uint8_rgb(img)
