@@ -292,6 +292,10 @@ def calibrate(
             verb = f"replaced the older profile (kept as {kept})" if kept else "saved"
             shown = f"contact sheet: {written}" if written else "no contact sheet"
             typer.echo(f"\n{len(accepted)} of {len(verdicts)} photos used; {verb}: {path}; {shown}")
+    for orientation, n in (profile.thin_groups() if profile else {}).items():
+        typer.echo(f"guide: note: {orientation} framing learnt from {n} photo{'s' if n > 1 else ''} only: "
+                   f"{'its' if n == 1 else 'their'} framing is the target as it is; add more {orientation} "
+                   "photos for a typical one", err=True)
     if not accepted:
         fail(f"no usable reference photo in {folder} ({len(verdicts)} read): no profile saved", 2)
     if sheet_error:

@@ -94,6 +94,9 @@ class Stats:
         return {"median": self.median, "mad": self.mad, "min": self.min, "max": self.max, "n": self.n}
 
 
+FEWEST_TYPICAL = 3  # photos of one orientation before their median is a typical framing, not one photo's
+
+
 @dataclass
 class FramingGroup:
     """The framing learnt from the photos of one orientation."""
@@ -157,6 +160,11 @@ class Profile:
     @property
     def kind(self) -> str:
         return "group" if self.group else "single-person"
+
+    def thin_groups(self, fewest: int = FEWEST_TYPICAL) -> dict[str, int]:
+        """Orientations learnt from fewer than `fewest` photos, and how many: their one or two photos' framing is
+        the target as it is, however unusual (one street photo made a landscape target "aim left 24%")."""
+        return {key: g.count for key, g in self.groups.items() if g.count < fewest}
 
     def framing_group(self, orientation: str) -> tuple[str, FramingGroup]:
         """The group for frames of `orientation`, else the primary one (whose crop is then used)."""

@@ -177,6 +177,9 @@ def test_calibrate_writes_profile_sheet_and_summary(refs: Path, tmp_path: Path) 
     assert set(by_file) == {"tfjs_pose.jpg", "mmpose_S7_Greeting.55011271_000396.jpg", "phone/park.jpg", "group.jpg", "broken.jpg"}
     assert by_file["broken.jpg"]["reason"] == "unreadable" and by_file["group.jpg"]["reason"] == "several_people"
     assert summary["accepted"] == 3 and summary["replaced"] is False
+    # Three photos over two orientations: each orientation's target is one or two photos' framing, and it says so.
+    notes = [line for line in result.stderr.splitlines() if line.startswith("guide: note:")]
+    assert len(notes) == len(summary["groups"]) and all("photo" in n and "only" in n for n in notes), result.stderr
     profile = json.loads((tmp_path / "calibration" / "default.json").read_text())
     assert profile["schema_version"] == SCHEMA_VERSION and profile["model"] == "mobilenet-075-stride16-quant2"
     assert {"landscape", "square"} <= set(profile["groups"])
