@@ -300,6 +300,7 @@ def draw_guidance(  # type: ignore[no-untyped-def]
         shade[y1:] = shade[y1:] // 3
         out = shade
         cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), (220, 220, 220), 1, cv2.LINE_AA)
+        _explain_crop(out, (x0, y0, x1, y1), unit)
     box = getattr(guidance, "target_box", None)
     if box is not None:
         x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
@@ -324,6 +325,24 @@ def draw_guidance(  # type: ignore[no-untyped-def]
         draw_label(out, text, (int(16 * unit), h - int((50 + 26 * (len(keys) - 1 - i)) * unit)), (235, 235, 235),
                    0.6 * unit)
     return out
+
+
+def _explain_crop(out: np.ndarray, crop: tuple[int, int, int, int], unit: float) -> None:
+    """Say what the shaded crop is, in the shaded band below it (else above): the profile has no framing for
+    this orientation, so the picture is guided inside its own shape; a phone held upright with a landscape
+    profile was told "Step back (head and feet cut)" with nothing saying why."""
+    h, w = out.shape[:2]
+    x0, y0, x1, y1 = crop
+    kind = "landscape" if x1 - x0 > 1.02 * (y1 - y0) else "portrait" if y1 - y0 > 1.02 * (x1 - x0) else "square"
+    text = f"The profile frames {kind} pictures: turn the camera"
+    line = int(28 * unit)
+    if h - y1 >= 3 * line:  # below, clear of the status line
+        y = y1 + line
+    elif y0 >= 2 * line:
+        y = y0 - line // 3
+    else:  # bands left and right only: along the crop's top edge, inside it
+        y = y0 + line
+    draw_label(out, text, (x0 + int(8 * unit), y), (235, 235, 235), 0.7 * unit, max_width=x1 - x0 - int(16 * unit))
 
 
 _KEYS = ("SPACE capture", "Q / ESC quit", "M mask tint", "B portrait preview", "H help")

@@ -316,8 +316,10 @@ class View:
                        (60, 220, 60), 3.0)
         if thumbnail and now - thumbnail[1] < 4.0:
             out = paste_thumbnail(out, thumbnail[0])
-        if self.warning and now - self.warning[1] < 5.0:
-            draw_label(out, self.warning[0], (10, out.shape[0] - 12), (0, 0, 255), 0.6, max_width=out.shape[1] - 20)
+        if self.warning and now - self.warning[1] < 5.0:  # clear of the status line, and of the instructions
+            unit = max(0.6, min(out.shape[:2]) / 480)
+            y = int(40 * unit) if self.low else out.shape[0] - int(48 * unit)
+            draw_label(out, self.warning[0], (10, y), (0, 0, 255), 0.6 * unit, max_width=out.shape[1] - 20)
         return out
 
 

@@ -143,6 +143,17 @@ def test_instructions_move_to_the_bottom_rather_than_cover_the_subjects_head() -
     assert instructions_low(scene.shape, asks, (30.0, 5.0, 80.0, 60.0), scale=2.0)  # boxes are in frame pixels
 
 
+def test_a_crop_says_what_it_is() -> None:
+    """A phone held upright with a landscape-only profile: the shaded bands around the landscape crop say why."""
+    from guide.overlay import draw_guidance
+
+    scene = np.full((960, 540, 3), 150, np.uint8)
+    crop = (0, 328, 540, 632)  # a 16:9 crop in a 9:16 frame
+    out = draw_guidance(scene, Guidance(40, [Advice("step_back", 0.2, "Step back")], None, crop), 30.0)
+    below = out[632 + 5 : 632 + 80, :]
+    assert below.max() > 200 and (below == 150 // 3).mean() > 0.5  # light text on the shaded band
+
+
 def test_the_view_places_the_instructions_at_once_then_moves_them_only_after_a_few_frames_that_want_it() -> None:
     from guide.measure import Landmarks
     from guide.sinks import SWITCH_FRAMES, View
