@@ -21,7 +21,7 @@ from guide.followup import FollowUp
 from guide.group import Group, find_group, group_framing, name_the_cut, span_x
 from guide.guidance import MAX_ADVICE, TEXT, Action, Advice, Guidance, advise
 from guide.target import Target, builtin_target, crop_for, framing_in_crop, target_from_profile
-from guide.level import LEVEL_TOLERANCE, Roll, camera_roll, scene_roll, upright
+from guide.level import LEVEL_TOLERANCE, Roll, SteadyAxis, camera_roll, scene_roll, upright
 from guide.light import Light, measure_light
 from guide.measure import Framing, Landmarks, axis_lean, framing, landmarks, orientation_of
 from guide.model.bodypix import BodyPix
@@ -97,6 +97,8 @@ class Analyzer:
         self.target: Target | None = None
         self.scene: Roll | None = None  # the camera's roll as the scene's verticals show it (every ROLL_EVERY frames)
         self._frames = 0
+        self.axis = SteadyAxis()  # the subject's body axis while they stand still
+        self._axis_of: int | None = None  # whose
         self._roll: tuple[Roll, float] | None = None  # the last roll read, and when
         self.timings: dict[str, float] = {}
         self.light: Light | None = None
@@ -138,7 +140,11 @@ class Analyzer:
             # Level is the camera's roll: the scene's verticals, or an upright person's axis; never a lean.
             kp = body.people[body.subject].keypoints
             lean = axis_lean(kp)  # the axis only: a shoulder line's slope is no axis
-            roll = camera_roll(self.scene, None if lean is None else lean[0], upright(kp))
+            if tracked.subject_id != self._axis_of:  # another person: their own axis, from now on
+                self.axis.reset()
+                self._axis_of = tracked.subject_id
+            steady = self.axis.update(frame.t, None if lean is None else lean[0], upright(kp))
+            roll = camera_roll(self.scene, steady, steady is not None)
             if roll is not None:
                 self._roll = (roll, frame.t)
             elif self._roll is not None and frame.t - self._roll[1] <= ROLL_COAST:

@@ -31,6 +31,7 @@ sign as `guide.measure.Framing.tilt_deg`).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -417,6 +418,39 @@ def upright(keypoints: np.ndarray, min_score: float = 0.3) -> bool:
         shoulder, hip, ankle = (p for p in one if p is not None)
     torso, leg = shoulder - hip, hip - ankle
     return bool(torso[1] < 0 and leg[1] < 0 and angle(torso, leg) <= 10)  # not lying, not bending
+
+
+# A body's axis is a plumb line only while the person stands: upright on STEADY_SHARE of the frames of the last
+# STEADY_SECONDS, the axis within STEADY_RANGE degrees over them. A walker is upright at mid-stride only, and
+# their axis swings with the gait: the street clip's read -11 to +2 degrees on its upright frames, and the
+# camera was asked to turn anticlockwise by 5 degrees, then 1, then nothing, on a level camera.
+STEADY_SECONDS = 0.5
+STEADY_SHARE = 0.8
+STEADY_RANGE = 3.0
+
+
+class SteadyAxis:
+    """The subject's body axis, given only while they stand still and upright (live: frame after frame)."""
+
+    def __init__(self) -> None:
+        self.readings: deque[tuple[float, float | None]] = deque()  # (time, lean when upright, else None)
+
+    def reset(self) -> None:
+        self.readings.clear()
+
+    def update(self, t: float, lean: float | None, is_upright: bool) -> float | None:
+        """The median upright lean of the last STEADY_SECONDS, or None while the person is not standing still."""
+        self.readings.append((t, lean if is_upright else None))
+        while self.readings and self.readings[0][0] < t - STEADY_SECONDS:
+            self.readings.popleft()
+        leans = [v for _, v in self.readings if v is not None]
+        if lean is None or not is_upright or len(leans) < STEADY_SHARE * len(self.readings):
+            return None
+        if t - self.readings[0][0] < STEADY_SHARE * STEADY_SECONDS:  # not seen long enough to say
+            return None
+        if max(leans) - min(leans) > STEADY_RANGE:
+            return None
+        return float(np.median(leans))
 
 
 def camera_roll(scene: Roll | None, body_lean: float | None, upright: bool) -> Roll | None:

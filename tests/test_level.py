@@ -260,3 +260,18 @@ def test_a_few_structures_do_not_make_a_vanishing_point(model) -> None:  # type:
                 readings += 1
                 assert abs(roll.degrees - (-1.1 + degrees)) <= 2.0, (cx, cy, h, degrees, roll.degrees)
     assert readings >= 6  # the views do show the room: not a test of silence
+
+
+def test_a_walker_s_axis_is_no_plumb_line_a_stander_s_is() -> None:
+    """The street clip's walker read upright at mid-stride only, her axis -11 to +2 degrees over those frames,
+    and a level camera was asked to turn 5 degrees. Standing still, the axis counts once seen for a while."""
+    from guide.level import STEADY_SECONDS, SteadyAxis
+
+    walker = SteadyAxis()
+    gait = [(-10.9, True), (-13.5, False), (-8.1, True), (2.4, True), (-16.4, False), (-7.5, True)] * 5
+    assert all(walker.update(i / 25, lean, up) is None for i, (lean, up) in enumerate(gait))
+    stander = SteadyAxis()
+    readings = [stander.update(i / 25, 1.0 + 0.5 * (-1) ** i, i % 9 != 4) for i in range(30)]
+    assert readings[0] is None  # one frame says nothing yet
+    seen = [r for i, r in enumerate(readings) if i / 25 >= STEADY_SECONDS and i % 9 != 4]
+    assert seen and all(r is not None and abs(r - 1.0) <= 0.5 for r in seen)
