@@ -143,8 +143,8 @@ class Analyzer:
             kp = body.people[body.subject].keypoints
             lean = axis_lean(kp)  # the axis only: a shoulder line's slope is no axis
             standing = upright(kp)
-            if look and self.scene is None and standing and lean is not None:
-                # Read only where it can count (`camera_roll`): it costs about 20 ms at 640 pixels wide.
+            if look and standing and lean is not None:
+                # Read only where it can count (`camera_roll`: with an upright body): about 20 ms at 640 wide.
                 self.horizon = horizon_roll(frame.image, others, mask)
             roll = camera_roll(self.scene, None if lean is None else lean[0], standing, self.horizon)
             if roll is not None:

@@ -419,21 +419,23 @@ def upright(keypoints: np.ndarray, min_score: float = 0.3) -> bool:
     return bool(torso[1] < 0 and leg[1] < 0 and angle(torso, leg) <= 10)  # not lying, not bending
 
 
-def camera_roll(
-    scene: Roll | None, body_lean: float | None, upright: bool, horizon: Roll | None = None
-) -> Roll | None:
-    """What to tell the user about level: the scene's roll; where the scene's verticals show nothing, the
-    horizon (`guide.horizon`) where an upright body's axis agrees with it within DISAGREE, else that
-    body's axis; nothing at all where the scene and the body disagree or neither is there.
+def camera_roll(scene: Roll | None, body_lean: float | None, upright: bool, horizon: Roll | None = None) -> Roll | None:
+    """What to tell the user about level: the scene's verticals; the horizon (`guide.horizon`) where an upright
+    body's axis agrees with it within DISAGREE and the verticals say nothing or disagree with both; else the
+    upright body's axis where the verticals say nothing; nothing at all where the verticals and the body
+    disagree, or neither is there.
 
-    A horizon alone is not trusted: a floor's folds or a wall's stripes meet at some "vanishing point"
-    too. A body's axis leans a few degrees with pose, and a wrong horizon seldom falls within a few
-    degrees of it; where both agree, the horizon (good to a degree or so) is the reading."""
+    A horizon alone is not trusted: a floor's folds or a wall's stripes meet at some "vanishing point" too. A
+    body's axis leans a few degrees with pose, and a wrong horizon seldom falls within a few degrees of it;
+    where both agree, the horizon (good to a degree or so) is the reading, and it outvotes verticals that
+    read something else (a radiator's fins at a wide lens's edge, 6 degrees off in the S7 room)."""
     body = Roll(body_lean, 0.5, "body") if body_lean is not None and upright else None
+    if horizon is not None and (body is None or abs(horizon.degrees - body.degrees) > DISAGREE):
+        horizon = None
     if scene is None:
-        if horizon is not None and body is not None and abs(horizon.degrees - body.degrees) <= DISAGREE:
-            return horizon
-        return body
+        return horizon or body
+    if horizon is not None and abs(scene.degrees - horizon.degrees) > DISAGREE:
+        return horizon
     if body is not None and abs(scene.degrees - body.degrees) > DISAGREE:
         return None
     return scene

@@ -317,14 +317,17 @@ def test_where_the_verticals_say_nothing_the_horizon_levels_a_room_seen_from_abo
     assert readings >= 6  # the horizon did speak: not a test of silence
 
 
-def test_a_horizon_is_taken_only_where_an_upright_body_agrees_and_the_verticals_say_nothing() -> None:
+def test_a_horizon_is_taken_only_where_an_upright_body_agrees() -> None:
     from guide.level import Roll
 
     horizon, scene = Roll(1.0, 0.8, "horizon"), Roll(-1.0, 0.9, "scene")
     assert camera_roll(None, 3.0, True, horizon) == horizon  # within DISAGREE of an upright body
     assert camera_roll(None, 6.0, True, horizon).source == "body"  # type: ignore[union-attr]
     assert camera_roll(None, 3.0, False, horizon) is None  # no upright body: a horizon alone is not enough
-    assert camera_roll(scene, 0.0, True, horizon) == scene  # the verticals decide where they speak
+    assert camera_roll(scene, 0.0, True, horizon) == scene  # verticals that agree with it decide
+    fins = Roll(-7.0, 0.9, "scene")  # a radiator's fins at a wide lens's edge: 8 off the horizon the body backs
+    assert camera_roll(fins, -2.0, True, horizon) == horizon
+    assert camera_roll(fins, 6.0, True, horizon) is None  # a horizon the body does not back outvotes nothing
 
 
 def _converging(point: tuple[float, float], starts: list[tuple[float, float]], run: float = 0.25) -> list[list[float]]:
