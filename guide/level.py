@@ -22,7 +22,10 @@ It returns None when they are too few or point two ways (a stick leaning on a
 fence beside its posts: saying nothing beats a confident wrong answer).
 `camera_roll` adds the person's body axis only when they stand upright, and
 says nothing when the two disagree; a body's axis leans a few degrees with
-pose, so guidance asks only what lies beyond its tolerance from it.
+pose, so guidance asks only what lies beyond its tolerance from it. Where
+the verticals say nothing (or read something else), the horizon
+(`guide.horizon`: the horizontal lines' vanishing points) is the reading
+when an upright body's axis agrees with it.
 
 Angles are degrees, positive when the picture's verticals lean towards its
 right at the top, which is what a camera rolled anticlockwise shows (the same
