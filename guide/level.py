@@ -22,7 +22,10 @@ It returns None when they are too few or point two ways (a stick leaning on a
 fence beside its posts: saying nothing beats a confident wrong answer).
 `camera_roll` adds the person's body axis only when they stand upright, and
 says nothing when the two disagree; a body's axis leans a few degrees with
-pose, so guidance asks only what lies beyond its tolerance from it.
+pose, so guidance asks only what lies beyond its tolerance from it. Where
+the verticals say nothing (or read something else), the horizon
+(`guide.horizon`: the horizontal lines' vanishing points) is the reading
+when an upright body's axis agrees with it.
 
 Angles are degrees, positive when the picture's verticals lean towards its
 right at the top, which is what a camera rolled anticlockwise shows (the same
@@ -453,12 +456,23 @@ class SteadyAxis:
         return float(np.median(leans))
 
 
-def camera_roll(scene: Roll | None, body_lean: float | None, upright: bool) -> Roll | None:
-    """What to tell the user about level: the scene's roll; an upright body's axis where the
-    scene shows nothing; nothing at all where the two disagree or neither is there."""
+def camera_roll(scene: Roll | None, body_lean: float | None, upright: bool, horizon: Roll | None = None) -> Roll | None:
+    """What to tell the user about level: the scene's verticals; the horizon (`guide.horizon`) where an upright
+    body's axis agrees with it within DISAGREE and the verticals say nothing or disagree with both; else the
+    upright body's axis where the verticals say nothing; nothing at all where the verticals and the body
+    disagree, or neither is there.
+
+    A horizon alone is not trusted: a floor's folds or a wall's stripes meet at some "vanishing point" too. A
+    body's axis leans a few degrees with pose, and a wrong horizon seldom falls within a few degrees of it;
+    where both agree, the horizon (good to a degree or so) is the reading, and it outvotes verticals that
+    read something else (a radiator's fins at a wide lens's edge, 6 degrees off in the S7 room)."""
     body = Roll(body_lean, 0.5, "body") if body_lean is not None and upright else None
+    if horizon is not None and (body is None or abs(horizon.degrees - body.degrees) > DISAGREE):
+        horizon = None
     if scene is None:
-        return body
+        return horizon or body
+    if horizon is not None and abs(scene.degrees - horizon.degrees) > DISAGREE:
+        return horizon
     if body is not None and abs(scene.degrees - body.degrees) > DISAGREE:
         return None
     return scene

@@ -1,0 +1,293 @@
+"""The camera's roll from the horizon: where the scene's horizontal lines vanish.
+
+Every horizontal line of the scene (a baseboard, a carpet's edge, a shelf, a
+table, a window sill) vanishes on the horizon, and the horizon's angle in the
+picture is the camera's roll about its optical axis whatever its pitch. This
+reads the roll where the verticals cannot (`guide.level.scene_roll` says
+nothing): a camera aimed down into a room shows a radiator, a cable and a
+tripod's legs, none of them a plumb line, while the room's two walls show two
+families of horizontal lines, each meeting at one vanishing point.
+
+`roll_of_horizon` finds the vanishing points most of the near-horizontal
+segments' length passes through (a consensus over the points where pairs of
+segments meet, angular residuals measured at each segment, so points far out
+and at infinity are alike), two of them at least, each three segments or more,
+each lying to one side of all its segments (the corner where two walls'
+baseboards meet is no vanishing point). The horizon is the line through the
+first two; its angle's standard error comes from the segments' residuals. It
+says nothing unless the two points can be two orthogonal directions of the
+room seen by a plausible lens (see FOCAL_RANGE) and the angle is known to
+MAX_ERROR. A horizon alone is never the last word: `guide.level.camera_roll`
+takes it only where an upright person's axis agrees (two independent readings);
+a wall's lines and a floor's folds meet at some "vanishing point" too.
+
+Angles are degrees with `guide.level`'s sign: positive when the picture's
+verticals lean right at the top, which is a horizon that falls to the right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from guide.geometry import Grid, resample
+from guide.level import ON_PEOPLE_MARGIN, Roll
+
+# Lines are found on the frame scaled to this width: a horizontal family's vanishing point lies picture widths
+# away, and its place along the horizon rides on the segments' angles; at 320 (the verticals' width) the
+# Human3.6M rooms read 1.5 degrees off in median, at 640 1.2 and half the wrong readings are gone.
+WORK_WIDTH = 640
+MAX_SLOPE = 35.0  # degrees from horizontal a segment may slope: a side wall's baseboard seen at 20-25, rolled 8 more
+MIN_LENGTH = 0.06  # segments at least this share of the picture's height
+MAX_CANDIDATES = 60  # the longest segments (pairs: 1770 hypotheses, a few milliseconds)
+BORDER = 0.015  # a segment hugging the picture's top or bottom edge (share of the height) is its border
+# Arms held out sideways are long, straight and nearly horizontal, and a live parse's mask often misses them: no
+# segment is taken within ARM_REACH person heights either side of the mask's middle column, from a tenth of a
+# height above the mask's top down to ARM_BAND of its height (the chest; shoulders lie at about 0.18). Down to
+# the hips (0.6) it also took the wall's lines behind the torso: the S7/S8 views read a third less often.
+ARM_REACH = 0.55
+ARM_BAND = 0.35
+BANDWIDTH = 1.0  # degrees: how closely a segment must point at a hypothesis to support it (Gaussian)
+INLIER = 2.0  # degrees a segment may point off its vanishing point and still belong to it
+# A vanishing point lies this many picture heights beyond each of its segments' ends, all on the same side:
+# two walls' baseboards meet at the room's corner, a real point between them, not where they vanish.
+MIN_VP_GAP = 0.4
+MIN_MEMBERS = 3  # segments a vanishing point needs
+MIN_SUPPORT = 0.3  # ... and their length, in picture heights
+# Two horizontal vanishing points of a room's orthogonal walls, v1 and v2 (centre-relative), satisfy
+# v1 . v2 = -f^2 with f the focal length; this range of f in picture heights (a phone's 1.0-1.5, a crop of a
+# photo up to 5) is what a pair must imply: two points on the same side are not two walls' directions.
+FOCAL_RANGE = (0.7, 5.0)
+# A standing person's feet are on the ground, so the horizon (at the camera's height) lies above them by at least
+# ABOVE_FEET of their height (a camera at shin height) and at most BELOW_HEAD heights above the feet (a camera held
+# up high, or a first floor's window): a horizon through the floor's folds below someone's feet is none.
+ABOVE_FEET = 0.1
+BELOW_HEAD = 2.0
+MAX_ERROR = 1.0  # degrees: the horizon's angle must be known to this standard error
+MAX_ROLL = 20.0  # degrees: a steeper "horizon" is something else
+NOISE_FLOOR = 0.2  # degrees: a segment's angle is never taken as better known than this
+_LSD = cv2.createLineSegmentDetector()
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Near-horizontal segments: `ends` (x0, y0, x1, y1) centre-relative in picture heights, x0 <= x1, one row
+    each; `length` in picture heights."""
+
+    ends: np.ndarray
+    length: np.ndarray
+    # A person's middle column, feet and height (centre-relative, picture heights), where the mask shows them
+    # whole: the horizon crosses a standing person at the camera's height, above their feet (see ABOVE_FEET).
+    person: tuple[float, float, float] | None = None
+
+
+def horizontal_lines(
+    image_bgr: np.ndarray,
+    people: Sequence[tuple[float, float, float, float]] = (),
+    mask: tuple[np.ndarray, Grid] | None = None,
+) -> Lines:
+    """Long, nearly horizontal segments that are not on a person (`people`'s boxes, image pixels; `mask`, a
+    person mask on its grid, and the reach of the arms beside it)."""
+    h, w = image_bgr.shape[:2]
+    scale = min(1.0, WORK_WIDTH / w)
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    small = cv2.resize(image_bgr, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1.0 else image_bgr
+    found = _LSD.detect(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))[0]
+    if found is None:
+        return Lines(np.zeros((0, 4)), np.zeros(0))
+    person = None
+    x0, y0, x1, y1 = np.asarray(found, np.float64).reshape(-1, 4).T
+    flip = x1 < x0  # orient every segment left -> right
+    x0, x1 = np.where(flip, x1, x0), np.where(flip, x0, x1)
+    y0, y1 = np.where(flip, y1, y0), np.where(flip, y0, y1)
+    dx, dy = x1 - x0, y1 - y0
+    length = np.hypot(dx, dy) / sh
+    keep = (length >= MIN_LENGTH) & (np.abs(np.degrees(np.arctan2(dy, dx))) <= MAX_SLOPE)
+    edge = BORDER * sh
+    keep &= ~((np.maximum(y0, y1) < edge) | (np.minimum(y0, y1) > sh - 1 - edge))
+    mx, my = (x0 + x1) / 2, (y0 + y1) / 2  # work pixels
+    for bx0, by0, bx1, by1 in people:
+        keep &= ~((mx >= bx0 * scale) & (mx <= bx1 * scale) & (my >= by0 * scale) & (my <= by1 * scale))
+    if mask is not None and keep.any():
+        values, grid = mask
+        on = resample(values.astype(np.uint8), grid, Grid.over((0, 0, w, h), sw, sh, (w, h)), nearest=True, fill=0)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(on, connectivity=8)
+        # The largest of the mask's people (the subject, as a rule) stands for the arms' reach and the feet.
+        ys, xs = np.nonzero(labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) if count > 1 else labels < 0)
+        if len(ys):
+            top, bottom, tall, middle = (
+                float(ys.min()),
+                float(ys.max() + 1),
+                float(ys.max() - ys.min()),
+                float(np.median(xs)),
+            )
+            arms = (np.abs(mx - middle) <= ARM_REACH * tall) & (my >= top - 0.1 * tall)
+            keep &= ~(arms & (my <= top + ARM_BAND * tall))
+            if bottom < (1.0 - BORDER) * sh and tall > 0:  # the feet are in the picture
+                person = ((middle - sw / 2) / sh, (bottom - sh / 2) / sh, tall / sh)
+        grow = max(1, round(ON_PEOPLE_MARGIN * sw))
+        on = cv2.dilate(on, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+        for t in (0.25, 0.5, 0.75):
+            u = np.clip(np.round(x0 + t * dx).astype(int), 0, sw - 1)
+            v = np.clip(np.round(y0 + t * dy).astype(int), 0, sh - 1)
+            keep &= on[v, u] == 0
+    ends = (np.stack([x0, y0, x1, y1], axis=1)[keep] - np.array([sw, sh, sw, sh]) / 2.0) / sh
+    return Lines(ends, length[keep], person)
+
+
+def _homogeneous(ends: np.ndarray) -> np.ndarray:
+    """Each segment's line (a, b, c), a x + b y + c = 0 with a^2 + b^2 = 1."""
+    ones = np.ones(len(ends))
+    lines = np.cross(np.stack([ends[:, 0], ends[:, 1], ones], 1), np.stack([ends[:, 2], ends[:, 3], ones], 1))
+    return lines / np.linalg.norm(lines[:, :2], axis=1, keepdims=True)
+
+
+def _residual(points: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Degrees between each segment and the line from its middle to each point (homogeneous rows, points at
+    infinity included): (points, segments)."""
+    mx, my = (ends[:, 0] + ends[:, 2]) / 2, (ends[:, 1] + ends[:, 3]) / 2
+    dx, dy = ends[:, 2] - ends[:, 0], ends[:, 3] - ends[:, 1]
+    gx = points[:, None, 0] - points[:, None, 2] * mx[None, :]
+    gy = points[:, None, 1] - points[:, None, 2] * my[None, :]
+    cross, dot = gx * dy[None, :] - gy * dx[None, :], gx * dx[None, :] + gy * dy[None, :]
+    return np.degrees(np.arctan(cross / np.where(np.abs(dot) < 1e-12, 1e-12, dot)))
+
+
+def _candidates(ends: np.ndarray) -> np.ndarray:
+    """Where each pair of segments meets, and each segment's own direction (a point at infinity); unit rows."""
+    lines = _homogeneous(ends)
+    i, j = np.triu_indices(len(ends), 1)
+    own = np.stack([ends[:, 2] - ends[:, 0], ends[:, 3] - ends[:, 1], np.zeros(len(ends))], 1)
+    points = np.concatenate([np.cross(lines[i], lines[j]), own])
+    norm = np.linalg.norm(points, axis=1)
+    return points[norm > 1e-12] / norm[norm > 1e-12, None]
+
+
+def _beside(points: np.ndarray, ends: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Does each point lie MIN_VP_GAP clear of all its member segments' ends, all on one side (or at infinity)?"""
+    finite = np.abs(points[:, 2]) > 1e-9
+    x = np.where(finite, points[:, 0] / np.where(finite, points[:, 2], 1.0), 0.0)[:, None]
+    right = np.where(members, x >= np.maximum(ends[:, 0], ends[:, 2])[None] + MIN_VP_GAP, True).all(axis=1)
+    left = np.where(members, x <= np.minimum(ends[:, 0], ends[:, 2])[None] - MIN_VP_GAP, True).all(axis=1)
+    return np.asarray(~finite | right | left)
+
+
+def _refine(point: np.ndarray, ends: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Weighted least squares of the segments' sines off the point: the smallest eigenvector of their lines,
+    each scaled by one over its middle's distance from the point (found again from the last estimate)."""
+    lines = _homogeneous(ends)
+    mx, my = (ends[:, 0] + ends[:, 2]) / 2, (ends[:, 1] + ends[:, 3]) / 2
+    for _ in range(4):
+        distance = np.maximum(np.hypot(point[0] - point[2] * mx, point[1] - point[2] * my), 1e-9)
+        scaled = lines / distance[:, None]
+        point = np.linalg.eigh((scaled * weight[:, None]).T @ scaled)[1][:, 0]
+    return np.asarray(point / np.linalg.norm(point))
+
+
+def vanishing_points(lines: Lines, count: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Up to `count` vanishing points, strongest first, each with its member segments (a mask over `lines`):
+    the candidate most of the free segments' length points at (within BANDWIDTH, softly; see `_beside`),
+    refined over its members twice; its members are then taken out."""
+    found = []
+    free = np.ones(len(lines.length), bool)
+    for _ in range(count):
+        index = np.nonzero(free)[0]
+        if len(index) < 2:
+            break
+        ends, weight = lines.ends[index], lines.length[index]
+        points = _candidates(ends)
+        residual = _residual(points, ends)
+        score = (weight[None, :] * np.exp(-0.5 * (residual / BANDWIDTH) ** 2)).sum(axis=1)
+        score[~_beside(points, ends, np.abs(residual) <= INLIER)] = -1.0
+        point = points[int(np.argmax(score))]
+        for _ in range(2):
+            members = np.abs(_residual(point[None], ends)[0]) <= INLIER
+            if np.count_nonzero(members) < 2:
+                break
+            point = _refine(point, ends[members], weight[members])
+        members = np.abs(_residual(point[None], ends)[0]) <= INLIER
+        mask = np.zeros(len(free), bool)
+        mask[index[members]] = True
+        found.append((point, mask))
+        free &= ~mask
+    return found
+
+
+def _tangents(point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    axis = np.array([1.0, 0.0, 0.0]) if abs(point[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    t1 = np.cross(point, axis)
+    t1 /= np.linalg.norm(t1)
+    return t1, np.cross(point, t1)
+
+
+def _covariance(point: np.ndarray, ends: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The point's covariance along its two tangents (unit sphere), from its segments' angular residuals."""
+    base = np.radians(_residual(point[None], ends)[0])
+    jac = np.stack(
+        [(np.radians(_residual((point + 1e-5 * t)[None], ends)[0]) - base) / 1e-5 for t in _tangents(point)], axis=1
+    )
+    w = weight / weight.mean()
+    noise = max(float((w * base**2).sum() / max(1, len(base) - 2)), np.radians(NOISE_FLOOR) ** 2)
+    return np.asarray(noise * np.linalg.pinv(jac.T @ (w[:, None] * jac)))
+
+
+def _angle(p: np.ndarray, q: np.ndarray) -> float:
+    """Degrees of the line through two homogeneous points, as `Roll` (falling to the right: positive)."""
+    a, b, _ = np.cross(p, q)
+    dx, dy = (b, -a) if b >= 0 else (-b, a)
+    return float(np.degrees(np.arctan2(dy, dx)))
+
+
+def roll_of_horizon(lines: Lines) -> Roll | None:
+    """The horizon's angle through the two strongest vanishing points, or None (see the module's doc)."""
+    if len(lines.length) < 2 * MIN_MEMBERS:
+        return None
+    keep = np.argsort(-lines.length)[:MAX_CANDIDATES]
+    lines = Lines(lines.ends[keep], lines.length[keep], lines.person)
+    strong = [
+        (p, m)
+        for p, m in vanishing_points(lines)
+        if np.count_nonzero(m) >= MIN_MEMBERS and float(lines.length[m].sum()) >= MIN_SUPPORT
+    ]
+    if len(strong) < 2:
+        return None
+    (p1, m1), (p2, m2) = strong[:2]
+    if min(abs(p1[2]), abs(p2[2])) <= 1e-9:
+        return None  # a point at infinity: no focal length to check the pair against
+    focal2 = -float((p1[:2] / p1[2]) @ (p2[:2] / p2[2]))
+    if not FOCAL_RANGE[0] ** 2 <= focal2 <= FOCAL_RANGE[1] ** 2:
+        return None
+    degrees = _angle(p1, p2)
+    if lines.person is not None:
+        x, feet, tall = lines.person
+        a, b, c = np.cross(p1, p2)
+        if abs(b) > 1e-9:
+            y = -(a * x + c) / b  # the horizon's height over the person's middle column
+            if not feet - tall * BELOW_HEAD <= y <= feet - tall * ABOVE_FEET:
+                return None
+    # The angle's standard error from both points' covariances (numeric gradient along their tangents).
+    grad, blocks = [], []
+    for k, (p, m) in enumerate(((p1, m1), (p2, m2))):
+        blocks.append(_covariance(p, lines.ends[m], lines.length[m]))
+        for t in _tangents(p):
+            moved = p + 1e-5 * t
+            grad.append((_angle(moved, p2) if k == 0 else _angle(p1, moved)) - degrees)
+    g = np.array(grad) / 1e-5
+    cov = np.zeros((4, 4))
+    cov[:2, :2], cov[2:, 2:] = blocks
+    error = float(np.sqrt(max(0.0, float(g @ cov @ g))))
+    if abs(degrees) > MAX_ROLL or error > MAX_ERROR:
+        return None
+    return Roll(degrees, 1.0 - error / MAX_ERROR, "horizon")
+
+
+def horizon_roll(
+    image_bgr: np.ndarray,
+    people: Sequence[tuple[float, float, float, float]] = (),
+    mask: tuple[np.ndarray, Grid] | None = None,
+) -> Roll | None:
+    """The roll the scene's horizontal lines show, or None (see `roll_of_horizon`, `horizontal_lines`)."""
+    return roll_of_horizon(horizontal_lines(image_bgr, people, mask))
