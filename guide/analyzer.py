@@ -157,6 +157,8 @@ class Analyzer:
             roll = camera_roll(self.scene, steady, steady is not None, self.horizon)
             if roll is not None:
                 self._roll = (roll, frame.t)
+            elif self._roll is not None and self._roll[0].source == "body" and steady is None:
+                self._roll = None  # the axis moved (the camera turned, or they walk): its old reading is stale
             elif self._roll is not None and frame.t - self._roll[1] <= ROLL_COAST:
                 roll = self._roll[0]
             fr = replace(fr, tilt_deg=None if roll is None else roll.degrees)

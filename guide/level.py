@@ -427,7 +427,7 @@ def upright(keypoints: np.ndarray, min_score: float = 0.3) -> bool:
 # STEADY_SECONDS, the axis within STEADY_RANGE degrees over them. A walker is upright at mid-stride only, and
 # their axis swings with the gait: the street clip's read -11 to +2 degrees on its upright frames, and the
 # camera was asked to turn anticlockwise by 5 degrees, then 1, then nothing, on a level camera.
-STEADY_SECONDS = 0.5
+STEADY_SECONDS = 0.3
 STEADY_SHARE = 0.8
 STEADY_RANGE = 3.0
 
@@ -447,7 +447,7 @@ class SteadyAxis:
         while self.readings and self.readings[0][0] < t - STEADY_SECONDS:
             self.readings.popleft()
         leans = [v for _, v in self.readings if v is not None]
-        if lean is None or not is_upright or len(leans) < STEADY_SHARE * len(self.readings):
+        if not leans or len(leans) < STEADY_SHARE * len(self.readings):  # a knee read bent for a frame: still standing
             return None
         if t - self.readings[0][0] < STEADY_SHARE * STEADY_SECONDS:  # not seen long enough to say
             return None
