@@ -154,11 +154,11 @@ def describe_outputs(paths: list[Path]) -> str:
 
 
 def pick_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """(photos to render, earlier outputs left alone) from the files and folders a user named.
+    """(photos to work on, earlier outputs left alone) from the files and folders a user named.
 
     Inside a folder, files named like guide's own outputs (`*_portrait.jpg`,
-    `*_matte.png`, ...) are results of an earlier run, not photos; a file named
-    on the command line is always rendered.
+    `*_matte.png`, `*_annotated.jpg`, ...) are results of an earlier run, not
+    photos; a file named on the command line is always taken.
     """
     named = set(paths)
     photos: list[Path] = []
