@@ -509,7 +509,8 @@ def portrait_command(
                 typer.echo(f"guide: error: {exc.message}", err=True)
                 continue
             people = f"{result.people} {'person' if result.people == 1 else 'people'}"
-            typer.echo(f"{result.output}  ({people})")
+            lifted = "; backlit: the subject was lifted (--relight off keeps them as shot)" if result.lifted else ""
+            typer.echo(f"{result.output}  ({people}{lifted})")
     if failures:
         raise typer.Exit(1)
 

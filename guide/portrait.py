@@ -315,6 +315,7 @@ class PortraitResult:
     output: Path | None  # None: no person found and not forced
     mask: Path | None
     people: int
+    lifted: bool = False  # `--relight auto` found the subject backlit and lifted them (`guide.light`)
 
 
 def portrait_photo(
@@ -354,6 +355,9 @@ def portrait_photo(
         body.subject = None
         people = 0
     settings = replace(settings, strength=strength)
+    # Said to the user, since a lift can be wrong (a dark-skinned subject in dark clothes before a white wall).
+    light = measure_light(image, body) if people and relight == Relight.AUTO else None
+    lifted = light is not None and light.backlit
     out, alpha = render_with_matte(image, body, strength, background, settings, relight if people else Relight.OFF)
     if (photo.original_width, photo.original_height) != (w, h):  # decoded downscaled: give back the full size
         size = (photo.original_width, photo.original_height)
@@ -366,4 +370,4 @@ def portrait_photo(
     if mask_dir is not None:
         mask_path = free_path(mask_dir, path.stem, "_matte.png")
         write_image_atomic(mask_path, np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    return PortraitResult(photo, target, mask_path, people)
+    return PortraitResult(photo, target, mask_path, people, lifted)

@@ -38,6 +38,18 @@ def test_relight_takes_auto_on_off_only(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())  # nothing written for a bad option
 
 
+def test_portrait_says_when_it_lifted_a_backlit_subject(tmp_path: Path) -> None:
+    """`--relight auto` is the default and a lift can be wrong: the output line says it happened, and how to
+    keep the photo as shot; a well-lit photo says nothing of it."""
+    placed = place_person(lone_pedestrians()[4], 0.8, (640, 480), backdrop=(235, 235, 235))
+    cv2.imwrite(str(tmp_path / "dark.png"), _darkened(placed.image, placed.mask))
+    cv2.imwrite(str(tmp_path / "lit.png"), placed.image)
+    run = run_guide("portrait", str(tmp_path / "dark.png"), str(tmp_path / "lit.png"), "--out", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr
+    dark, lit = run.stdout.strip().splitlines()
+    assert "the subject was lifted (--relight off" in dark and "lifted" not in lit
+
+
 def test_the_cli_offers_the_library_s_relight_modes() -> None:
     """The CLI repeats the modes to keep its start light; the two lists must not drift apart."""
     from guide.cli import Relight as CliRelight
