@@ -33,8 +33,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from guide.geometry import Grid, resample
-from guide.level import ON_PEOPLE_MARGIN, Roll
+from guide.geometry import Grid
+from guide.level import Roll, line_segments, off_people, people_at
 
 # Lines are found on the frame scaled to this width: a horizontal family's vanishing point lies picture widths
 # away, and its place along the horizon rides on the segments' angles; at 320 (the verticals' width) the
@@ -69,7 +69,6 @@ BELOW_HEAD = 2.0
 MAX_ERROR = 1.0  # degrees: the horizon's angle must be known to this standard error
 MAX_ROLL = 20.0  # degrees: a steeper "horizon" is something else
 NOISE_FLOOR = 0.2  # degrees: a segment's angle is never taken as better known than this
-_LSD = cv2.createLineSegmentDetector()
 
 
 @dataclass(frozen=True)
@@ -92,14 +91,11 @@ def horizontal_lines(
     """Long, nearly horizontal segments that are not on a person (`people`'s boxes, image pixels; `mask`, a
     person mask on its grid, and the reach of the arms beside it)."""
     h, w = image_bgr.shape[:2]
-    scale = min(1.0, WORK_WIDTH / w)
-    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
-    small = cv2.resize(image_bgr, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1.0 else image_bgr
-    found = _LSD.detect(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))[0]
-    if found is None:
+    found, scale, (sw, sh) = line_segments(image_bgr, WORK_WIDTH)
+    if not len(found):
         return Lines(np.zeros((0, 4)), np.zeros(0))
     person = None
-    x0, y0, x1, y1 = np.asarray(found, np.float64).reshape(-1, 4).T
+    x0, y0, x1, y1 = found.T
     flip = x1 < x0  # orient every segment left -> right
     x0, x1 = np.where(flip, x1, x0), np.where(flip, x0, x1)
     y0, y1 = np.where(flip, y1, y0), np.where(flip, y0, y1)
@@ -109,11 +105,9 @@ def horizontal_lines(
     edge = BORDER * sh
     keep &= ~((np.maximum(y0, y1) < edge) | (np.minimum(y0, y1) > sh - 1 - edge))
     mx, my = (x0 + x1) / 2, (y0 + y1) / 2  # work pixels
-    for bx0, by0, bx1, by1 in people:
-        keep &= ~((mx >= bx0 * scale) & (mx <= bx1 * scale) & (my >= by0 * scale) & (my <= by1 * scale))
+    keep &= off_people(found, scale, people, None)
     if mask is not None and keep.any():
-        values, grid = mask
-        on = resample(values.astype(np.uint8), grid, Grid.over((0, 0, w, h), sw, sh, (w, h)), nearest=True, fill=0)
+        on = people_at(mask, (w, h), (sw, sh))
         count, labels, stats, _ = cv2.connectedComponentsWithStats(on, connectivity=8)
         # The largest of the mask's people (the subject, as a rule) stands for the arms' reach and the feet.
         ys, xs = np.nonzero(labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) if count > 1 else labels < 0)
@@ -128,12 +122,7 @@ def horizontal_lines(
             keep &= ~(arms & (my <= top + ARM_BAND * tall))
             if bottom < (1.0 - BORDER) * sh and tall > 0:  # the feet are in the picture
                 person = ((middle - sw / 2) / sh, (bottom - sh / 2) / sh, tall / sh)
-        grow = max(1, round(ON_PEOPLE_MARGIN * sw))
-        on = cv2.dilate(on, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-        for t in (0.25, 0.5, 0.75):
-            u = np.clip(np.round(x0 + t * dx).astype(int), 0, sw - 1)
-            v = np.clip(np.round(y0 + t * dy).astype(int), 0, sh - 1)
-            keep &= on[v, u] == 0
+        keep &= off_people(found, scale, (), on)
     ends = (np.stack([x0, y0, x1, y1], axis=1)[keep] - np.array([sw, sh, sw, sh]) / 2.0) / sh
     return Lines(ends, length[keep], person)
 

@@ -103,6 +103,47 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
+def line_segments(image_bgr: np.ndarray, work_width: int) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """OpenCV's line segments of the frame scaled down to `work_width` (never up): (n, 4) rows x0, y0, x1, y1 in
+    work pixels, the work pixels per image pixel, and the work size (width, height)."""
+    h, w = image_bgr.shape[:2]
+    scale = min(1.0, work_width / w)
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    small = cv2.resize(image_bgr, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1.0 else image_bgr
+    found = _LSD.detect(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))[0]
+    ends = np.zeros((0, 4)) if found is None else np.asarray(found, np.float64).reshape(-1, 4)
+    return ends, scale, (sw, sh)
+
+
+def people_at(mask: tuple[np.ndarray, Grid], image_size: tuple[int, int], work_size: tuple[int, int]) -> np.ndarray:
+    """A person mask on its grid, read on the work raster of `line_segments` (uint8, 1 on people)."""
+    values, grid = mask
+    w, h = image_size
+    return resample(values.astype(np.uint8), grid, Grid.over((0, 0, w, h), *work_size, image_size), nearest=True, fill=0)
+
+
+def off_people(
+    ends: np.ndarray, scale: float, people: Sequence[tuple[float, float, float, float]], on: np.ndarray | None
+) -> np.ndarray:
+    """Which segments (`line_segments`' rows) lie off the people: a middle outside every one of `people`'s boxes
+    (image pixels), and middle and quarter points not on or next to `on` (`people_at`, ON_PEOPLE_MARGIN of
+    the width grown): a leg or an arm is not a wall, and a mask leaves the wall behind a person's box in play."""
+    x0, y0, x1, y1 = ends.T
+    keep = np.ones(len(ends), bool)
+    mx, my = (x0 + x1) / (2 * scale), (y0 + y1) / (2 * scale)  # segment middles, image pixels
+    for bx0, by0, bx1, by1 in people:
+        keep &= ~((mx >= bx0) & (mx <= bx1) & (my >= by0) & (my <= by1))
+    if on is not None and keep.any():
+        sh, sw = on.shape
+        grow = max(1, round(ON_PEOPLE_MARGIN * sw))
+        near = cv2.dilate(on, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+        for t in (0.25, 0.5, 0.75):
+            u = np.clip(np.round(x0 + t * (x1 - x0)).astype(int), 0, sw - 1)
+            v = np.clip(np.round(y0 + t * (y1 - y0)).astype(int), 0, sh - 1)
+            keep &= near[v, u] == 0
+    return keep
+
+
 def vertical_segments(
     image_bgr: np.ndarray,
     people: Sequence[tuple[float, float, float, float]] = (),
@@ -117,14 +158,10 @@ def vertical_segments(
     behind a person's box in play.
     """
     h, w = image_bgr.shape[:2]
-    scale = min(1.0, WORK_WIDTH / w)
-    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
-    small = cv2.resize(image_bgr, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1.0 else image_bgr
-    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    found = _LSD.detect(gray)[0]
-    if found is None:
+    found, scale, (sw, sh) = line_segments(image_bgr, WORK_WIDTH)
+    if not len(found):
         return Segments(np.zeros(0), np.zeros(0), np.zeros((0, 4)), (w, h))
-    x0, y0, x1, y1 = np.asarray(found, np.float64).reshape(-1, 4).T
+    x0, y0, x1, y1 = found.T
     dx, dy = x1 - x0, y1 - y0
     flip = dy > 0  # orient every segment bottom -> top
     dx[flip], dy[flip] = -dx[flip], -dy[flip]
@@ -133,18 +170,8 @@ def vertical_segments(
     keep = (length >= MIN_LENGTH) & (np.abs(lean) <= MAX_LEAN)
     edge = BORDER * sw  # a letterbox bar, a sensor's dark column, a photo's own edge: no vertical of the scene
     keep &= ~((np.maximum(x0, x1) < edge) | (np.minimum(x0, x1) > sw - 1 - edge))
-    mx, my = (x0 + x1) / (2 * scale), (y0 + y1) / (2 * scale)  # segment middles, image pixels
-    for bx0, by0, bx1, by1 in people:
-        keep &= ~((mx >= bx0) & (mx <= bx1) & (my >= by0) & (my <= by1))
-    if mask is not None and keep.any():
-        values, grid = mask
-        on = resample(values.astype(np.uint8), grid, Grid.over((0, 0, w, h), sw, sh, (w, h)), nearest=True, fill=0)
-        grow = max(1, round(ON_PEOPLE_MARGIN * sw))
-        on = cv2.dilate(on, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-        for t in (0.25, 0.5, 0.75):
-            u = np.clip(np.round(x0 + t * (x1 - x0)).astype(int), 0, sw - 1)
-            v = np.clip(np.round(y0 + t * (y1 - y0)).astype(int), 0, sh - 1)
-            keep &= on[v, u] == 0
+    if keep.any():
+        keep &= off_people(found, scale, people, None if mask is None else people_at(mask, (w, h), (sw, sh)))
     ends = np.stack([x0, y0, x1, y1], axis=1)[keep] / scale
     return Segments(lean[keep], length[keep], ends, (w, h))
 
