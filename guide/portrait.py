@@ -33,7 +33,7 @@ from guide import bokeh
 from guide.bokeh import FocusPlane, disc_kernel
 from guide.errors import ImageError, InputError
 from guide.images import Photo, free_path, read_photo, write_bytes_atomic, write_image_atomic
-from guide.light import Relight, measure_light
+from guide.light import Light, Relight, measure_light
 from guide.light import relight as lift
 from guide.matte import Matte, estimate_foreground, full_matte, refine_matte
 from guide.measure import landmarks
@@ -213,14 +213,16 @@ def render_with_matte(
     background: np.ndarray | None = None,
     settings: PortraitSettings = STILL,
     relight: Relight | str = Relight.OFF,
+    light: Light | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`render_portrait`, also returning the full-resolution alpha matte (float32 in [0, 1])."""
+    """`render_portrait`, also returning the full-resolution alpha matte (float32 in [0, 1]). `light`: the
+    photo's `measure_light`, when the caller has it already."""
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
         raise ValueError(f"want a BGR uint8 (H, W, 3) image, got {image_bgr.dtype} {image_bgr.shape}")
     h, w = image_bgr.shape[:2]
     matte = matte_for(image_bgr, parse, settings)
     if relight != Relight.OFF:
-        image_bgr = lift(image_bgr, matte.alpha, measure_light(image_bgr, parse), relight)
+        image_bgr = lift(image_bgr, matte.alpha, light or measure_light(image_bgr, parse), relight)
     if background is not None:
         if background.ndim == 2:
             background = cv2.cvtColor(background, cv2.COLOR_GRAY2BGR)
@@ -358,7 +360,8 @@ def portrait_photo(
     # Said to the user, since a lift can be wrong (a dark-skinned subject in dark clothes before a white wall).
     light = measure_light(image, body) if people and relight == Relight.AUTO else None
     lifted = light is not None and light.backlit
-    out, alpha = render_with_matte(image, body, strength, background, settings, relight if people else Relight.OFF)
+    out, alpha = render_with_matte(image, body, strength, background, settings, relight if people else Relight.OFF,
+                                   light)
     if (photo.original_width, photo.original_height) != (w, h):  # decoded downscaled: give back the full size
         size = (photo.original_width, photo.original_height)
         out = cv2.resize(out, size, interpolation=cv2.INTER_CUBIC)
