@@ -100,3 +100,15 @@ def test_auto_capture_fires_on_a_video_file(tmp_path: Path) -> None:
                       "--captures", str(tmp_path / "short"), "--max-frames", str(fired - 5), env=env)
     assert short.returncode == 0 and not (tmp_path / "short").exists()
     assert "no auto-capture: the run ended during the countdown" in short.stderr, short.stderr
+
+
+def test_a_walker_is_never_read_as_a_rolled_camera(tmp_path: Path) -> None:
+    """The street clip: a level camera, a woman walking. Her axis, upright at mid-stride only, swings with her gait;
+    read as the camera's roll (until 2026-11-23) it asked to level the camera on 65 of the first 150 frames."""
+    log = tmp_path / "frames.jsonl"
+    run = run_guide("live", "--source", str(DATA / "video" / "openpose_street_walk.avi"), "--no-window",
+                    "--log", str(log), "--max-frames", "150", env={"GUIDE_PROFILE_DIR": str(tmp_path / "none")})
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) == 150 and sum(1 for r in lines if r["people"]) > 100  # she is followed
+    assert not [r["frame"] for r in lines if any(a["action"] == "level_camera" for a in r["advice"])]
