@@ -417,6 +417,28 @@ def test_hold_is_entered_high_and_left_low() -> None:
     assert shown == ["aim_left"] * 4
 
 
+def test_a_hold_vouches_only_for_what_was_measured_when_it_was_entered() -> None:
+    """bench/closed_loop.py, the S7 room: hold was entered before the roll was read; the horizon then read 2.3
+    degrees (1.17 tolerances, inside the exit band) and the hold stayed on a picture rolled 4 degrees."""
+    st = AdviceStabilizer(min_frames=3)
+    framed = {"body_fill": 0.1, "vertical": 0.0, "center_x": 0.4}
+    for i in range(4):
+        g = st.update(Guidance(97, [HOLD], None, None, errors=framed), i / 30)
+    assert first(g) == "hold"
+    # a check measured at entry drifting just past its band: the hysteresis keeps the hold
+    drifted = Guidance(80, [Advice("step_back", 0.02, "Step back a little")], None, None, errors={**framed, "body_fill": 1.17})
+    assert first(st.update(drifted, 5 / 30)) == "hold"
+    # a check measured only now, past the band that asks for it: the hold ends at once
+    level = Advice("level_camera", 2.3, "Level the camera (turn it anticlockwise by about 2 degrees)")
+    rolled = Guidance(80, [level], None, None, errors={**framed, "tilt_deg": -1.17})
+    assert first(st.update(rolled, 6 / 30)) == "level_camera"
+    # ... but not one that is within it
+    st2 = AdviceStabilizer(min_frames=3)
+    for i in range(4):
+        st2.update(Guidance(97, [HOLD], None, None, errors=framed), i / 30)
+    assert first(st2.update(Guidance(95, [HOLD], None, None, errors={**framed, "tilt_deg": 0.4}), 5 / 30)) == "hold"
+
+
 def test_no_stale_move_once_the_framing_has_matched_for_half_a_second() -> None:
     """Squats at 5 fps: she stands up again, the framing matches (score 95): hold within 0.5 s, never a move."""
     st = AdviceStabilizer()
