@@ -492,8 +492,12 @@ def camera_roll(scene: Roll | None, body_lean: float | None, upright: bool, hori
     A horizon alone is not trusted: a floor's folds or a wall's stripes meet at some "vanishing point" too. A
     body's axis leans a few degrees with pose, and a wrong horizon seldom falls within a few degrees of it;
     where both agree, the horizon (good to a degree or so) is the reading, and it outvotes verticals that
-    read something else (a radiator's fins at a wide lens's edge, 6 degrees off in the S7 room)."""
+    read something else (a radiator's fins at a wide lens's edge, 6 degrees off in the S7 room). Verticals and
+    a horizon more than DISAGREE apart with no upright body to side with one: nothing (a wall camera's cable
+    read 5 degrees in S8, the horizon -3, the truth -1)."""
     body = Roll(body_lean, 0.5, "body") if body_lean is not None and upright else None
+    if scene is not None and horizon is not None and body is None and abs(scene.degrees - horizon.degrees) > DISAGREE:
+        return None  # two readings of the scene that part, and nobody standing to say which: either may be wrong
     if horizon is not None and (body is None or abs(horizon.degrees - body.degrees) > DISAGREE):
         horizon = None
     if scene is None:

@@ -328,6 +328,11 @@ def test_a_horizon_is_taken_only_where_an_upright_body_agrees() -> None:
     fins = Roll(-7.0, 0.9, "scene")  # a radiator's fins at a wide lens's edge: 8 off the horizon the body backs
     assert camera_roll(fins, -2.0, True, horizon) == horizon
     assert camera_roll(fins, 6.0, True, horizon) is None  # a horizon the body does not back outvotes nothing
+    # The verticals and the horizon 8 apart and nobody standing still to say which (S8, a view of the bench's:
+    # a cable from a wall camera read 5.1 degrees, the horizon -3.0, the truth -0.8): nothing, not the verticals.
+    assert camera_roll(fins, None, False, horizon) is None
+    assert camera_roll(fins, 2.0, False, horizon) is None  # a body that is not upright is no arbiter
+    assert camera_roll(scene, None, False, horizon) == scene  # 2 apart: the verticals, as before
 
 
 def _converging(point: tuple[float, float], starts: list[tuple[float, float]], run: float = 0.25) -> list[list[float]]:
