@@ -199,7 +199,8 @@ class AdviceStabilizer:
         """Does the raw advice ask for a check the shown hold was entered without? A hold entered before the
         roll was read, kept at a read 2.3 degrees (1.17 tolerances: inside the exit band), held a picture rolled
         4 degrees (bench/closed_loop.py, the S7 room)."""
-        return any(abs(e) > HOLD_BAND for k, e in raw.errors.items() if k not in self.held_on)
+        asks = bool(raw.advice) and raw.advice[0].action != "hold"  # a body's axis is asked only past 1.0: no ask
+        return asks and any(abs(e) > HOLD_BAND for k, e in raw.errors.items() if k not in self.held_on)
 
     def _keep(self, raw: Guidance) -> Guidance:
         """Fresh score, boxes and amounts, but the shown action stays first."""
