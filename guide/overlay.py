@@ -139,6 +139,21 @@ def draw_label(
     cv2.putText(img, text, org, font, scale, colour, t, cv2.LINE_AA)
 
 
+def beside_people(people: np.ndarray | None, width: int) -> int | None:
+    """The middle column of the widest run of columns no person covers (`people`: alpha 0..1 on the picture's
+    raster), if `width` pixels fit in it; else None. A countdown drawn mid-frame sat on the subject's chest at
+    the moment they look at themselves in the picture."""
+    if people is None or not people.size:
+        return None
+    free = np.concatenate([[False], people.max(axis=0) < 0.5, [False]])
+    edges = np.flatnonzero(np.diff(free.astype(np.int8)))  # starts and ends of the free runs, alternately
+    starts, ends = edges[0::2], edges[1::2]
+    if not len(starts):
+        return None
+    best = int(np.argmax(ends - starts))
+    return int((starts[best] + ends[best]) // 2) if ends[best] - starts[best] >= width else None
+
+
 def wrap(text: str, scale: float, width: int) -> list[str]:
     """`text` as one line, or two split at a space, so that it fits `width` pixels if it can."""
     if _text_width(text, scale) <= width or " " not in text:

@@ -27,7 +27,15 @@ from guide.images import write_bytes_atomic
 from guide.measure import Landmarks
 from guide.model.bodypix import BodyPix
 from guide.model.quiet import quiet_stderr
-from guide.overlay import MaskTint, draw_guidance, draw_label, draw_members, instructions_low, paste_thumbnail
+from guide.overlay import (
+    MaskTint,
+    beside_people,
+    draw_guidance,
+    draw_label,
+    draw_members,
+    instructions_low,
+    paste_thumbnail,
+)
 from guide.portrait import preview_blur
 
 WINDOW = "guide"
@@ -286,6 +294,18 @@ class View:
             self.low, self._switch = wanted, 0
         return self.low
 
+    @staticmethod
+    def _countdown(out: np.ndarray, seconds: float, people: np.ndarray | None) -> None:
+        """The seconds left, large, beside the people (mid-frame when nobody is seen; in the top corner when
+        they fill the width): never over the subject the user is looking at."""
+        text, scale = f"{max(0, int(np.ceil(seconds)))}", 3.0 * max(1.0, min(out.shape[:2]) / 480)
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, round(scale * 2)))
+        middle = out.shape[1] // 2 if people is None or people.shape != out.shape[:2] else beside_people(people, 2 * tw)
+        if middle is None:
+            draw_label(out, text, (out.shape[1] - tw - th // 2, 2 * th), (60, 220, 60), scale)
+        else:
+            draw_label(out, text, (middle - tw // 2, (out.shape[0] + th) // 2), (60, 220, 60), scale)
+
     def update(self, analysis: Analysis) -> None:
         """A new analysis: the tint follows its mask (drawn on the view's raster)."""
         h, w = analysis.frame.image.shape[:2]
@@ -312,8 +332,7 @@ class View:
                                 low=self._instructions_low(out.shape, analysis, grid.scale))
         now = time.monotonic()
         if countdown is not None:
-            draw_label(out, f"{max(0, int(np.ceil(countdown)))}", (out.shape[1] // 2 - 20, out.shape[0] // 2),
-                       (60, 220, 60), 3.0)
+            self._countdown(out, countdown, person)
         if thumbnail and now - thumbnail[1] < 4.0:
             out = paste_thumbnail(out, thumbnail[0])
         if self.warning and now - self.warning[1] < 5.0:  # clear of the status line, and of the instructions

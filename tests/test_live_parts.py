@@ -172,3 +172,27 @@ def test_the_view_places_the_instructions_at_once_then_moves_them_only_after_a_f
     later = View()
     places = [later._instructions_low((480, 640, 3), Seen(m), 1.0) for m in [clear] * 3 + [high] * 10]  # type: ignore[arg-type]
     assert places[: 3 + SWITCH_FRAMES - 1] == [False] * (3 + SWITCH_FRAMES - 1) and places[3 + SWITCH_FRAMES - 1]
+
+
+def test_the_countdown_is_drawn_beside_the_people_not_over_them(model) -> None:  # type: ignore[no-untyped-def]
+    """The dancer in the middle of the frame: the capture countdown was drawn mid-frame, on her body, at the
+    moment the user looks at how she will come out. It goes beside her (and anyone else)."""
+    from guide.live import Analyzer, LiveOptions
+    from helpers import SHARED
+
+    cap = cv2.VideoCapture(str(SHARED / "data" / "video" / "tfjs_pose_dance.mp4"))
+    ok, image = cap.read()
+    assert ok
+    image = cv2.resize(image, (640, 480), interpolation=cv2.INTER_AREA)
+    analyzer, view = Analyzer(model, None, LiveOptions(window=False)), View()
+    for i in range(5):
+        a = analyzer(Frame(image, i, i / 30))
+    view.update(a)
+    out = view.render(image, a, 30.0, countdown=2.4)
+    people = view.tint.alpha
+    assert people is not None and (people > 0.5).any()
+    digit = (out[:, :, 1] > 200) & (out[:, :, 0] < 110) & (out[:, :, 2] < 110)  # the countdown's green
+    digit &= ~((image[:, :, 1] > 200) & (image[:, :, 0] < 110) & (image[:, :, 2] < 110))
+    assert digit.sum() > 200  # drawn, large
+    cols = np.flatnonzero(digit.any(axis=0))
+    assert not (people[:, cols.min() : cols.max() + 1] > 0.5).any()  # in columns no person covers
