@@ -68,6 +68,14 @@ OPPOSITE = {
     Action.RAISE_CAMERA: Action.LOWER_CAMERA,
     Action.LOWER_CAMERA: Action.RAISE_CAMERA,
 }
+# What corrects each measured check (`Guidance.errors`' keys): a check is "asked" when one of these is.
+CHECK_ACTIONS = {
+    "body_fill": (Action.STEP_BACK, Action.STEP_CLOSER),
+    "vertical": (Action.AIM_UP, Action.AIM_DOWN),
+    "center_x": (Action.AIM_LEFT, Action.AIM_RIGHT),
+    "tilt_deg": (Action.LEVEL_CAMERA,),
+    "camera_height": (Action.RAISE_CAMERA, Action.LOWER_CAMERA),
+}
 NO_ONE = "no one in frame"
 
 TYPICAL_HEAD_RATIO = 0.17  # head top to chin over body height, standing adult (measured 0.16-0.19)
@@ -79,7 +87,7 @@ RATIO_NOISE = 0.01
 # A move is asked once its error passes this share of its tolerance, so "hold" starts this far inside the
 # target: the live reading of a framing differs from the picture's own by up to ~0.15 tolerances (smoothing,
 # a crop's mask), and a hold entered at the tolerance's edge is as often a picture just outside it. Hold is
-# left only past 1.3 tolerances (guide.smoothing.AdviceStabilizer): no flicker in between.
+# left past 1.3 tolerances of what it was held on (guide.smoothing.AdviceStabilizer): no flicker in between.
 HOLD_BAND = 0.85
 # A move is asked so that a person who does OVERDO times what is asked lands at most PAST tolerances past
 # the wanted value, at the edge of the hold band: large moves are asked a little short (bench/closed_loop.py:

@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
-from guide.guidance import HOLD, HOLD_BAND, NO_ONE, OPPOSITE, Guidance, no_one
+from guide.guidance import CHECK_ACTIONS, HOLD, NO_ONE, OPPOSITE, Guidance, no_one
 from guide.measure import FRAMING_FIELDS, Framing
 
 
@@ -157,9 +157,10 @@ class AdviceStabilizer:
       past 1.3 tolerances, so a held framing is never far outside the target): a green "hold" on a
       framing that is far off is the one thing never shown, so leaving hold does
       not wait for persistence (the enter/exit band already stops flicker).
-      A hold vouches only for what was measured when it was entered: a check
-      measured since (the roll, read once the scene's lines or a standing
-      body are seen) that is past HOLD_BAND of its tolerance ends it too.
+      A hold vouches only for the checks measured while it lasts: one not
+      measured when it was entered (the roll, read once the scene's lines or
+      a standing body are seen) whose correction is asked ends it at once; one
+      measured and not asked joins the others (its later drift is hysteresis).
     - A move shown while the framing has matched again gives way to "hold" after
       `min_seconds` at most, so no stale move outlives a match by half a second;
       and a move the raw advice has not asked at all for more than `min_frames`
@@ -188,19 +189,23 @@ class AdviceStabilizer:
         self.pending: _Pending | None = None
         self.absent = 0
         self.stale: _Pending | None = None  # frames since the raw advice stopped asking the shown move
-        self.held_on: frozenset[str] = frozenset()  # the checks measured when the shown hold was entered
+        self.held_on: set[str] = set()  # the checks the shown hold vouches for (measured, not asked)
 
     def _show(self, g: Guidance) -> Guidance:
         self.shown, self.pending, self.stale = g, None, None
-        self.held_on = frozenset(g.errors)
+        self.held_on = set(g.errors)
         return g
 
-    def _newly_off(self, raw: Guidance) -> bool:
-        """Does the raw advice ask for a check the shown hold was entered without? A hold entered before the
-        roll was read, kept at a read 2.3 degrees (1.17 tolerances: inside the exit band), held a picture rolled
-        4 degrees (bench/closed_loop.py, the S7 room)."""
-        asks = bool(raw.advice) and raw.advice[0].action != "hold"  # a body's axis is asked only past 1.0: no ask
-        return asks and any(abs(e) > HOLD_BAND for k, e in raw.errors.items() if k not in self.held_on)
+    def _held(self, raw: Guidance) -> bool:
+        """Does the shown hold stand? Not once the score is past the exit band, nor when the raw advice asks to
+        correct a check the hold has not vouched for: a hold entered before the roll was read, kept at a read
+        2.3 degrees (1.17 tolerances: inside the exit band), held a picture rolled 4 degrees
+        (bench/closed_loop.py, the S7 room)."""
+        asked = {k for k in raw.errors if any(a.action in CHECK_ACTIONS.get(k, ()) for a in raw.advice)}
+        if raw.score < self.hold_exit or asked - self.held_on:
+            return False
+        self.held_on |= set(raw.errors) - asked  # measured and not asked now (a camera height read at 0.9)
+        return True
 
     def _keep(self, raw: Guidance) -> Guidance:
         """Fresh score, boxes and amounts, but the shown action stays first."""
@@ -233,7 +238,7 @@ class AdviceStabilizer:
         key, shown_key = _key(raw), _key(self.shown)
         if shown_key == "hold":
             self.pending = None
-            return self._keep(raw) if raw.score >= self.hold_exit and not self._newly_off(raw) else self._show(raw)
+            return self._keep(raw) if self._held(raw) else self._show(raw)
         if key == shown_key:
             return self._show(raw)
         if self.shown.advice and all(a.action != shown_key for a in raw.advice):

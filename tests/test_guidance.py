@@ -441,6 +441,20 @@ def test_a_hold_vouches_only_for_what_was_measured_when_it_was_entered() -> None
     for i in range(4):
         st2.update(Guidance(97, [HOLD], None, None, errors=framed), i / 30)
     assert first(st2.update(Guidance(95, [HOLD], None, None, errors={**framed, "tilt_deg": 0.4}), 5 / 30)) == "hold"
+    # A new check that is measured but not asked (a body's axis at 0.95: asked only past 1.0) while another drifts
+    # into its ask: the drift is hysteresis, the hold stays.
+    drift = Advice("step_back", 0.01, "Step back a little")
+    both = Guidance(80, [drift], None, None, errors={**framed, "body_fill": 0.9, "tilt_deg": 0.95})
+    assert first(st2.update(both, 6 / 30)) == "hold"
+    # The dance clip with its own frame's profile: camera height read during the hold at -0.89 (no ask), later
+    # -1.07 (an ask): it had joined what the hold vouches for, so the hysteresis keeps the hold as before.
+    st3 = AdviceStabilizer(min_frames=3)
+    for i in range(4):
+        st3.update(Guidance(97, [HOLD], None, None, errors=framed), i / 30)
+    st3.update(Guidance(92, [HOLD], None, None, errors={**framed, "camera_height": -0.89}), 5 / 30)
+    raise_it = Guidance(78, [Advice("raise_camera", 0.05, "Raise the camera a little")], None, None,
+                        errors={**framed, "camera_height": -1.07})
+    assert first(st3.update(raise_it, 6 / 30)) == "hold"
 
 
 def test_no_stale_move_once_the_framing_has_matched_for_half_a_second() -> None:
