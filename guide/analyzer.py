@@ -73,6 +73,7 @@ class Analysis:
     group: list[tuple[float, float, float, float]] | None = None  # group mode: the members' boxes, frame pixels
     group_cut: list[bool] = field(default_factory=list)  # group mode: is member i's head or feet cut
     light: Light | None = None  # the subject's exposure against the background (every LIGHT_EVERY frames)
+    others: list[tuple[float, float, float, float]] = field(default_factory=list)  # people outside the crop, frame px
 
 
 class Analyzer:
@@ -199,7 +200,8 @@ class Analyzer:
             "passes": 1.0 + tracked.detected,
         }
         analysis = Analysis(frame, body, marks, smoothed, guidance, (end - start) * 1000,
-                            tracked.subject_id, tracked.roi, tracked.people, light=self.light)
+                            tracked.subject_id, tracked.roi, tracked.people, light=self.light,
+                            others=[p.bbox for p in self.tracker.others])
         if self.options.group:
             chosen = members.members if members is not None else []
             analysis.group = [body.people[i].bbox for i in chosen]

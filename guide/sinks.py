@@ -279,6 +279,7 @@ class View:
         self.warning: tuple[str, float] | None = None
         self.low, self._switch = False, 0  # instructions at the bottom; frames the other place was wanted
         self._placed = False  # the first subject's head has placed them (at once: nothing is there to jump from)
+        self._countdown_at: int | None = None  # the running countdown's column (kept while it fits there)
 
     def _instructions_low(self, shape: tuple[int, ...], analysis: Analysis, scale: float) -> bool:
         """Instructions at the bottom while at the top they would cover the subject's head; a place is
@@ -294,17 +295,30 @@ class View:
             self.low, self._switch = wanted, 0
         return self.low
 
-    @staticmethod
-    def _countdown(out: np.ndarray, seconds: float, people: np.ndarray | None) -> None:
-        """The seconds left, large, beside the people (mid-frame when nobody is seen; in the top corner when
-        they fill the width): never over the subject the user is looking at."""
-        text, scale = f"{max(0, int(np.ceil(seconds)))}", 3.0 * max(1.0, min(out.shape[:2]) / 480)
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, round(scale * 2)))
-        middle = out.shape[1] // 2 if people is None or people.shape != out.shape[:2] else beside_people(people, 2 * tw)
-        if middle is None:
-            draw_label(out, text, (out.shape[1] - tw - th // 2, 2 * th), (60, 220, 60), scale)
-        else:
-            draw_label(out, text, (middle - tw // 2, (out.shape[0] + th) // 2), (60, 220, 60), scale)
+    def _countdown(
+        self,
+        out: np.ndarray,
+        seconds: float,
+        alpha: np.ndarray | None,
+        others: list[tuple[float, float, float, float]],
+        scale: float,
+    ) -> None:
+        """The seconds left, large, beside the people: the crop's (the tint) and those the crop leaves out (their
+        boxes); where it stood while it still fits there; else in the top corner with the fewest people in it."""
+        h, w = out.shape[:2]
+        text, size = f"{max(0, int(np.ceil(seconds)))}", 3.0 * max(1.0, min(h, w) / 480)
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, max(1, round(size * 2)))
+        people = np.asarray(alpha > 0.5) if alpha is not None and alpha.shape == (h, w) else np.zeros((h, w), bool)
+        for x0, y0, x1, y1 in others:
+            people[max(0, int(y0 * scale)) : int(y1 * scale) + 1, max(0, int(x0 * scale)) : int(x1 * scale) + 1] = True
+        middle = beside_people(np.asarray(people.any(axis=0)), 2 * tw, self._countdown_at)
+        self._countdown_at = middle
+        if middle is not None:
+            draw_label(out, text, (middle - tw // 2, (h + th) // 2), (60, 220, 60), size)
+            return
+        corners = [(w - tw - th // 2, 2 * th), (th // 2, 2 * th)]
+        x, y = min(corners, key=lambda c: people[max(0, c[1] - th) : c[1], c[0] : c[0] + tw].sum())
+        draw_label(out, text, (x, y), (60, 220, 60), size)
 
     def update(self, analysis: Analysis) -> None:
         """A new analysis: the tint follows its mask (drawn on the view's raster)."""
@@ -331,8 +345,10 @@ class View:
             out = draw_guidance(out, analysis.guidance, fps, self.show_help, scale=grid.scale,
                                 low=self._instructions_low(out.shape, analysis, grid.scale))
         now = time.monotonic()
-        if countdown is not None:
-            self._countdown(out, countdown, person)
+        if countdown is None:
+            self._countdown_at = None  # the next countdown finds its own place
+        else:
+            self._countdown(out, countdown, person, [] if analysis is None else analysis.others, grid.scale)
         if thumbnail and now - thumbnail[1] < 4.0:
             out = paste_thumbnail(out, thumbnail[0])
         if self.warning and now - self.warning[1] < 5.0:  # clear of the status line, and of the instructions
