@@ -201,7 +201,7 @@ class Analyzer:
         }
         analysis = Analysis(frame, body, marks, smoothed, guidance, (end - start) * 1000,
                             tracked.subject_id, tracked.roi, tracked.people, light=self.light,
-                            others=[p.bbox for p in self.tracker.others])
+                            others=others)
         if self.options.group:
             chosen = members.members if members is not None else []
             analysis.group = [body.people[i].bbox for i in chosen]
