@@ -38,7 +38,8 @@ PHOTO_ROLL, read by hand from the photo's structural verticals (until
 for the baseball photo read 6 degrees off a stick and a bat leaning on the
 fence and the pitcher's leg). Reported: share of starts
 reaching it within 6 moves and at all (12 at most), median and p90 moves,
-oscillations (an action, its opposite, then it again, repeats aside), starts lost (nobody
+oscillations (an action, its opposite, then it again, repeats aside; a turn clockwise, anticlockwise and
+clockwise again is one: until 2026-11-24 the level asks were one action and their flips went uncounted), starts lost (nobody
 seen at the end), camera-height asks; and a picture of a few trajectories
 (errors in tolerances per move; no photo content) in docs/closed_loop.png (with --camera turn,
 docs/closed_loop_turn.png).
@@ -114,6 +115,7 @@ PHOTO_UP = {
     "mmpose_S7_Greeting.55011271_000396.jpg": (0.0162, -0.9758, -0.2178),
 }
 GOAL_MOVES = 6
+TURNS_BACK = {**OPPOSITE, "level_cw": "level_ccw", "level_ccw": "level_cw"}  # OPPOSITE, the level asks by way
 
 
 @dataclass
@@ -261,6 +263,7 @@ def to_view(view: View, scene: Scene, points: np.ndarray) -> np.ndarray:
 class Run:
     scene: str
     actions: list[str] = field(default_factory=list)
+    turns: list[str] = field(default_factory=list)  # the actions, a level ask as level_cw or level_ccw
     errors: list[dict[str, float]] = field(default_factory=list)  # per look: error / tolerance, and roll
     reached_at: int | None = None
     reached_as_read_at: int | None = None  # judged on the analyzer's own last reading (the method until 2026-11-23)
@@ -271,9 +274,9 @@ class Run:
 
     @property
     def oscillations(self) -> int:
-        moves = [x for x in self.actions if x != "hold"]
+        moves = [x for x in self.turns if x != "hold"]
         runs = [x for i, x in enumerate(moves) if i == 0 or moves[i - 1] != x]  # back, back, closer, back: 1
-        return sum(1 for i in range(len(runs) - 2) if OPPOSITE.get(runs[i]) == runs[i + 1] and runs[i + 2] == runs[i])
+        return sum(1 for i in range(len(runs) - 2) if TURNS_BACK.get(runs[i]) == runs[i + 1] and runs[i + 2] == runs[i])
 
 
 def load_scenes(model: BodyPix, camera: str = "shift") -> list[Scene]:
@@ -484,6 +487,8 @@ def run_start(
                 f"{[(a.action, a.amount, a.text) for a in g.advice]} {g.message or ''}"
             )
         run.actions.append(first.action)
+        turning = first.action == "level_camera"
+        run.turns.append(("level_ccw" if "anticlockwise" in first.text else "level_cw") if turning else first.action)
         if first.action == "hold":
             read = all(abs(g.errors.get(k, 9.0)) <= 1.0 for k in ("body_fill", "vertical", "center_x"))
             level = scene.base_roll is None or abs(view.roll) <= 2.0
@@ -644,7 +649,7 @@ def main() -> None:
     for r in runs:
         last = " ".join(f"{k} {v:+.2f}" for k, v in (r.errors[-1] if r.errors else {}).items())
         print(
-            f"{r.scene[:30]:30s} reached at {r.reached_at}  {' '.join(r.actions)}  {r.why_lost}  [{last}]", flush=True
+            f"{r.scene[:30]:30s} reached at {r.reached_at}  {' '.join(r.turns)}  {r.why_lost}  [{last}]", flush=True
         )
     # Camera height: the first start of each photo again, the target wanting the camera at waist height.
     lifts = (
@@ -659,7 +664,7 @@ def main() -> None:
         else []
     )
     for r in lifts:
-        print(f"{r.scene[:30]:30s} [waist] reached at {r.reached_at}  {' '.join(r.actions)}  {r.dropped}", flush=True)
+        print(f"{r.scene[:30]:30s} [waist] reached at {r.reached_at}  {' '.join(r.turns)}  {r.dropped}", flush=True)
 
     roomy = {s.name for s in scenes if s.big_enough}
     plot = REPO / "docs" / f"closed_loop{'_turn' if args.camera == 'turn' else ''}.png"

@@ -19,6 +19,10 @@ about the subject across frames:
   rolled well past what a pose explains; what the axis still shows after it
   is as likely the person's own lean (a body standing 8 degrees off plumb is
   asked, turn after turn, to roll a level camera).
+- A level ask that turns one way, then the other, then the first way again
+  (within `TURNS_SECONDS`) is dropped: the roll's readings differ by more than the turns they ask
+  (a horizon read 2 degrees off one look, the verticals 1 the other way the
+  next), and the camera is as level as they can tell.
 - The subject's own head share (guide.perspective) is estimated at the first
   sight of them, assuming the camera is then held by hand at eye level:
   the median over their first `FIRST_SIGHT_FRAMES` whole-body frames.
@@ -33,7 +37,7 @@ import statistics
 from dataclasses import dataclass, field, replace
 
 from guide import perspective
-from guide.guidance import HOLD, TEXT, Action, Dropped, Guidance, score_of
+from guide.guidance import HOLD, HOLD_BAND, TEXT, Action, Dropped, Guidance, score_of
 from guide.measure import Framing
 
 ASK_SECONDS = 2.0  # one ask period: read the advice and carry it out
@@ -44,6 +48,7 @@ MAX_WEAK_LEVEL_PERIODS = 1  # a level ask from the body's axis alone: this many 
 FOLLOWED_SECONDS = 0.5  # a body-axis level ask shown this long, then gone: followed, its period used
 COME_BACK = 2.0  # tolerances: a dropped ask returns when its measurement moves this far
 NOTE_SECONDS = 4.0  # the overlay says why an ask was dropped for this long
+TURNS_SECONDS = 12.0  # a level ask's changes of way count within this long (three asks and two moves between)
 FIRST_SIGHT_FRAMES = 8  # whole-body frames whose head ratio gives the person's own proportions
 # The error (Guidance.errors key) each action corrects.
 CORRECTS = {
@@ -92,6 +97,7 @@ class FollowUp:
     _still: dict[Action, int] = field(default_factory=dict)  # periods in a row with nothing changed
     _height_periods: int = 0
     _weak_level_periods: int = 0
+    _turns: list[tuple[int, float]] = field(default_factory=list)  # the level asks' ways (+1: clockwise), since
     _dropped: dict[Action, _Drop] = field(default_factory=dict)
     _note: tuple[Action, str, float] | None = None  # the last ask dropped, why, and when
 
@@ -99,7 +105,7 @@ class FollowUp:
         self.subject, self.own_ratio = subject, None
         self._sightings, self._ask, self._still = [], None, {}
         self._height_periods, self._dropped, self._note = 0, {}, None
-        self._weak_level_periods = 0
+        self._weak_level_periods, self._turns = 0, []
 
     def see(self, subject: int | None, fr: Framing | None) -> None:
         """A new frame of `subject` (None: nobody); learns their proportions on their first whole-body frames."""
@@ -160,6 +166,8 @@ class FollowUp:
             self._ask = None
             return
         error = shown.errors.get(key)
+        if first == Action.LEVEL_CAMERA and error is not None and self._turned_back(error, t):
+            return
         ask = self._ask
         if ask is None or ask.action != first:
             self._leave(t)
@@ -194,6 +202,20 @@ class FollowUp:
             self._drop(first, reason, t, ask.last)
             return
         self._ask = _Ask(first, t, ask.last, ask.last, ask.last)
+
+    def _turned_back(self, error: float, t: float) -> bool:
+        """Note which way the shown level ask turns (where its reading asks it: a kept ask on a reading already
+        inside the band says nothing), and drop it on its second change of way (see the module's doc)."""
+        if abs(error) < HOLD_BAND:
+            return False
+        way = 1 if error > 0 else -1
+        if not self._turns or self._turns[-1][0] != way:
+            self._turns = [(w, since) for w, since in self._turns if t - since <= TURNS_SECONDS] + [(way, t)]
+        if [w for w, _ in self._turns[-3:]] != [way, -way, way]:
+            return False
+        self._turns = []
+        self._drop(Action.LEVEL_CAMERA, "read one way, then the other: as level as can be told", t, error)
+        return True
 
     def _drop(self, action: Action, reason: str, t: float, error: float) -> None:
         self._dropped[action] = _Drop(reason, t, error)

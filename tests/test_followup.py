@@ -155,3 +155,28 @@ def test_a_stale_move_leaves_while_two_other_asks_take_turns_first() -> None:
         one = Advice(Action.LEVEL_CAMERA if i % 2 else Action.AIM_LEFT, 0.1, "x")
         shown.append(st.update(Guidance(50, [one], None, None), i / 15).advice[0].action)
     assert shown[-1] != Action.AIM_DOWN  # before: "aim down" with its old amount stayed on screen
+
+
+def _turn(tilt: float) -> Guidance:
+    way = "clockwise" if tilt > 0 else "anticlockwise"
+    return Guidance(60, [Advice(Action.LEVEL_CAMERA, 2.0, f"Level the camera (turn it {way})")], None, None,
+                    errors={"tilt_deg": tilt})
+
+
+def test_a_level_ask_that_turns_back_twice_is_dropped() -> None:
+    """S7 in bench/closed_loop.py (seed 3): the horizon read 1.9 degrees, then -2.9, then the verticals 3.2, with
+    the camera at 0.9, -0.3 and 2.5: turned clockwise, anticlockwise and clockwise again. The second change of way
+    drops the ask; one change (an overshoot put right) does not, nor one inside the band on a kept ask."""
+    look, hold = 15, Guidance(95, [HOLD], None, None, errors={"tilt_deg": 0.2})
+    fu = FollowUp()
+    fu.see(1, None)
+    shown = _loop(fu, [_turn(1.0)] * look + [_turn(-0.3)] * 3 + [_turn(-1.4)] * look + [hold] * look)
+    assert not shown[-1].dropped  # one change of way: an overshoot, put right
+    shown = _loop(fu, [_turn(1.6)] * look, t0=4.5)
+    assert [d.action for d in shown[-1].dropped] == [Action.LEVEL_CAMERA]
+    assert "one way, then the other" in shown[-1].advice[0].text  # said, on the hold that follows
+    fu = FollowUp()
+    fu.see(1, None)
+    shown = _loop(fu, [_turn(1.0)] * look + [_turn(-1.4)] * look)
+    shown = _loop(fu, [_turn(1.6)] * look, t0=20.0)  # turned back long after: not the same back and forth
+    assert not shown[-1].dropped

@@ -378,3 +378,28 @@ def test_a_walker_s_axis_is_no_plumb_line_a_stander_s_is() -> None:
     assert readings[0] is None  # one frame says nothing yet
     seen = [r for i, r in enumerate(readings) if i / 25 >= STEADY_SECONDS and i % 9 != 4]
     assert seen and all(r is not None and abs(r - 1.0) <= 0.5 for r in seen)
+
+
+def test_a_body_seen_leaning_against_the_verticals_is_no_level_while_they_go_unread(live_model) -> None:  # type: ignore[no-untyped-def]
+    """frisbee_2 in bench/closed_loop.py (seed 4): the thrower's axis leans 7-8 degrees off the verticals. Framed
+    near, the verticals read the camera's roll (2.6: they read 1.2, his axis about 10); a step closer, they go
+    unread, and his axis alone asked the camera to turn 4 degrees clockwise, past level. For LEAN_MEMORY after a
+    look that saw him lean against them, his axis is no level."""
+    from helpers import padded_scene
+
+    from guide.analyzer import LEAN_MEMORY
+
+    image, _ = padded_scene(cv2.imread(str(PEOPLE / "tfjs_posenet_frisbee_2.jpg")))
+    near, nearer = (framed(image, 615.7, 757.0, h, 2.6) for h in (244.2, 211.9))  # bench pixels: photo + 513
+    analyzer = Analyzer(live_model, None, LiveOptions(window=False))
+    fps, t = 15.0, 0.0
+    for i in range(15):
+        analyzer(Frame(near, i, t))
+        t += 1 / fps
+    assert analyzer.scene is not None  # the verticals were read, and him against them
+    asks = []
+    for i in range(15, 15 + int(0.8 * LEAN_MEMORY * fps)):
+        asks += [a.text for a in analyzer(Frame(nearer, i, t)).guidance.advice if a.action == "level_camera"]
+        assert analyzer.scene is None, i  # ... and now they are not
+        t += 1 / fps
+    assert asks == []
