@@ -152,8 +152,10 @@ def summary_line(record: dict[str, Any]) -> str:
     """One human line per image for the plain (non-JSON) output."""
     n = len(record["people"])
     head = f"{record['image']}  {record['width']}x{record['height']}  {n} {'person' if n == 1 else 'people'}"
+    wrote = [record[k] for k in ("instances", "mask", "annotated") if k in record]
+    written = f"; wrote {', '.join(wrote)}" if wrote else ""
     if record["subject"] is None:
-        return head
+        return head + written
     p = record["people"][record["subject"]]
 
     def y(v: list[float] | None) -> str:
@@ -162,7 +164,7 @@ def summary_line(record: dict[str, Any]) -> str:
     cut = ", ".join(p["cut"]) or "nothing"
     return (
         f"{head}; subject #{record['subject']} score {p['score']:.2f}: head top y={y(p['head_top'])}, "
-        f"chin y={y(p['chin'])}, feet y={y(p['feet'])}; cut: {cut}"
+        f"chin y={y(p['chin'])}, feet y={y(p['feet'])}; cut: {cut}{written}"
     )
 
 

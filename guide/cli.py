@@ -140,22 +140,21 @@ def analyze(
             typer.echo(f"guide: error: {exc.message}", err=True)
             continue
         record = to_record(analysis, bodypix.name)
-        if instances is not None:
+        # Each picture's path goes in the record (a second run writes <stem>_annotated-2.jpg: the user is told).
+        for key, folder, write in (
+            ("instances", instances, write_instances),
+            ("mask", masks, write_mask),
+            ("annotated", annotate, write_annotation),
+        ):
+            if folder is None:
+                continue
             try:
-                record["instances"] = str(write_instances(instances, analysis, taken))
+                record[key] = str(write(folder, analysis, taken))
             except GuideError as exc:
                 failures += 1
                 typer.echo(f"guide: error: {exc.message}", err=True)
         typer.echo(json.dumps(record) if as_json else summary_line(record))
         sys.stdout.flush()
-        for folder, write in ((masks, write_mask), (annotate, write_annotation)):
-            if folder is None:
-                continue
-            try:
-                write(folder, analysis, taken)
-            except GuideError as exc:
-                failures += 1
-                typer.echo(f"guide: error: {exc.message}", err=True)
     if failures:
         raise typer.Exit(1)
 

@@ -104,6 +104,19 @@ def test_analyze_json_masks_and_annotation(tmp_path: Path) -> None:
         assert (tmp_path / "a" / f"{photo.stem}_annotated.jpg").stat().st_size > 10_000
     ann = cv2.imread(str(tmp_path / "a" / "tfjs_pose_annotated.jpg"))
     assert np.mean(np.abs(ann.astype(int) - cv2.imread(str(photos[0])).astype(int))) > 3  # something drawn
+    assert (pose["mask"], pose["annotated"]) == (str(tmp_path / "m" / "tfjs_pose.png"), str(tmp_path / "a" / "tfjs_pose_annotated.jpg"))
+
+
+def test_analyze_names_the_pictures_it_wrote_and_a_second_run_keeps_the_first(tmp_path: Path) -> None:
+    """A second run writes <stem>_annotated-2.jpg beside the first: the plain line says where."""
+    photo, out = PEOPLE / "tfjs_pose.jpg", tmp_path / "out"
+    first = run("analyze", str(photo), "--annotate", str(out))
+    assert first.exit_code == 0 and first.stdout.strip().endswith(f"; wrote {out / 'tfjs_pose_annotated.jpg'}")
+    kept = (out / "tfjs_pose_annotated.jpg").read_bytes()
+    second = run("analyze", str(photo), "--annotate", str(out), "--masks", str(out))
+    assert second.exit_code == 0
+    assert second.stdout.strip().endswith(f"; wrote {out / 'tfjs_pose.png'}, {out / 'tfjs_pose_annotated-2.jpg'}")
+    assert (out / "tfjs_pose_annotated.jpg").read_bytes() == kept and (out / "tfjs_pose_annotated-2.jpg").exists()
 
 
 def test_bad_inputs_each_give_one_line_and_the_rest_still_run(bad_inputs: dict[str, Path], tmp_path: Path) -> None:
