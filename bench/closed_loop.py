@@ -220,7 +220,8 @@ class TurnView:
 
     def aim(self, right: float, down: float) -> None:
         """Turn so the picture's centre moves by these shares of its width and height: up and down about the
-        camera's own level axis, left and right about the world's vertical (a person turning)."""
+        camera's own x axis (level while it is not rolled), left and right about the world's vertical (a person
+        turning)."""
         down_deg, right_deg = (np.degrees(np.arctan(v * size / self.focal)) for v, size in ((down, VIEW_H), (right, VIEW_W)))
         self.rotation = rotation("x", down_deg) @ self.rotation @ rotation("y", -right_deg)
 

@@ -38,10 +38,12 @@ ROLL_EVERY = 15  # frames between looks at the scene's verticals: the camera's r
 # and goes: a body's axis counts only while the person stands upright (a knee angle crossing 20 degrees drops
 # it for a frame). Without this, a level ask and another take turns first frame by frame and neither settles.
 ROLL_COAST = 0.5
-# Seconds a subject whose axis stood more than DISAGREE from the scene's verticals (at a look that read both) is not
-# taken for level while the verticals go unread: the verticals miss a look now and then, and the axis of someone
-# leaning into a throw read 7 degrees off and asked a level camera to turn (frisbee_2 in bench/closed_loop.py:
-# clockwise, anticlockwise, clockwise). Their lean outlasts one look; seconds later they may stand otherwise.
+# Seconds the axis of a subject seen leaning against the scene's verticals (more than DISAGREE from them at a look
+# that read both, and no horizon siding with the axis) is not taken for level on its own word while the verticals
+# go unread: they miss a look now and then, and the axis of someone leaning into a throw, 7 degrees off, asked a
+# level camera to turn (frisbee_2 in bench/closed_loop.py: clockwise, anticlockwise, clockwise). The lean outlasts
+# a look; seconds later they may stand otherwise. An axis the horizon agrees with still counts: in the S7 room
+# the radiators read 8 degrees from a man standing straight, and the horizon sided with him.
 LEAN_MEMORY = 5.0
 
 
@@ -107,7 +109,7 @@ class Analyzer:
         self._frames = 0
         self.axis = SteadyAxis()  # the subject's body axis while they stand still
         self._axis_of: int | None = None  # whose
-        self._leaning: float | None = None  # when their axis last stood DISAGREE from the verticals (LEAN_MEMORY)
+        self._leaning: float | None = None  # when their axis was last seen leaning against the verticals
         self._roll: tuple[Roll, float] | None = None  # the last roll read, and when
         self.timings: dict[str, float] = {}
         self.light: Light | None = None
@@ -156,16 +158,18 @@ class Analyzer:
                 self.axis.reset()
                 self._axis_of, self._leaning = tracked.subject_id, None
             steady = self.axis.update(frame.t, None if lean is None else lean[0], standing)
-            if look and self.scene is not None and standing and lean is not None:
-                self._leaning = frame.t if abs(lean[0] - self.scene.degrees) > DISAGREE else None
-            if self.scene is None and self._leaning is not None and frame.t - self._leaning <= LEAN_MEMORY:
-                steady = None  # a lean seen against the verticals moments ago: the axis is no level
             # The horizon (14 ms at 640 wide, every ROLL_EVERY frames) is read only where it can count: an upright
             # body, and verticals that say nothing or stand apart from that body (`camera_roll`).
             doubt = self.scene is None or (lean is not None and abs(self.scene.degrees - lean[0]) > DISAGREE / 2)
             if look and standing and lean is not None and doubt:
                 self.horizon = horizon_roll(frame.image, others, mask)
             roll = camera_roll(self.scene, steady, steady is not None, self.horizon)
+            if look and self.scene is not None and standing and lean is not None:  # does the axis lean?
+                apart = abs(lean[0] - self.scene.degrees) > DISAGREE
+                self._leaning = frame.t if apart and (roll is None or roll.source != "horizon") else None
+            if roll is not None and roll.source == "body" and self._leaning is not None:
+                if frame.t - self._leaning <= LEAN_MEMORY:
+                    roll = None  # the axis alone, moments after it was seen leaning against the verticals
             if roll is not None:
                 self._roll = (roll, frame.t)
             elif self._roll is not None and self._roll[0].source == "body" and steady is None:

@@ -20,9 +20,11 @@ about the subject across frames:
   is as likely the person's own lean (a body standing 8 degrees off plumb is
   asked, turn after turn, to roll a level camera).
 - A level ask that turns one way, then the other, then the first way again
-  (within `TURNS_SECONDS`) is dropped: the roll's readings differ by more than the turns they ask
-  (a horizon read 2 degrees off one look, the verticals 1 the other way the
-  next), and the camera is as level as they can tell.
+  (within `TURNS_SECONDS`, no hold between, every reading within
+  `TURNS_NEAR` tolerances) is dropped: near level, the roll's readings
+  differ by more than the turns they ask (a horizon read 2 degrees off one
+  look, the verticals 1 the other way the next), and the camera is as level
+  as they can tell. It comes back when a reading passes `TURNS_NEAR`.
 - The subject's own head share (guide.perspective) is estimated at the first
   sight of them, assuming the camera is then held by hand at eye level:
   the median over their first `FIRST_SIGHT_FRAMES` whole-body frames.
@@ -49,6 +51,7 @@ FOLLOWED_SECONDS = 0.5  # a body-axis level ask shown this long, then gone: foll
 COME_BACK = 2.0  # tolerances: a dropped ask returns when its measurement moves this far
 NOTE_SECONDS = 4.0  # the overlay says why an ask was dropped for this long
 TURNS_SECONDS = 12.0  # a level ask's changes of way count within this long (three asks and two moves between)
+TURNS_NEAR = 1.75  # tolerances (3.5 degrees): readings beyond this are a rolled camera, whatever came before
 FIRST_SIGHT_FRAMES = 8  # whole-body frames whose head ratio gives the person's own proportions
 # The error (Guidance.errors key) each action corrects.
 CORRECTS = {
@@ -84,6 +87,7 @@ class _Drop:
     reason: str
     at: float
     error: float | None
+    near: float | None = None  # it comes back when its error passes this (tolerances), whatever it was at the drop
 
 
 @dataclass
@@ -97,7 +101,7 @@ class FollowUp:
     _still: dict[Action, int] = field(default_factory=dict)  # periods in a row with nothing changed
     _height_periods: int = 0
     _weak_level_periods: int = 0
-    _turns: list[tuple[int, float]] = field(default_factory=list)  # the level asks' ways (+1: clockwise), since
+    _turns: list[tuple[int, float, float]] = field(default_factory=list)  # level asks: way (+1 clockwise), when, |error|
     _dropped: dict[Action, _Drop] = field(default_factory=dict)
     _note: tuple[Action, str, float] | None = None  # the last ask dropped, why, and when
 
@@ -126,7 +130,8 @@ class FollowUp:
             return raw
         for action, drop in list(self._dropped.items()):
             now = raw.errors.get(CORRECTS[action])
-            if now is not None and drop.error is not None and abs(now - drop.error) >= COME_BACK:
+            far = drop.near is not None and now is not None and abs(now) > drop.near
+            if far or now is not None and drop.error is not None and abs(now - drop.error) >= COME_BACK:
                 del self._dropped[action]  # something changed a lot: it may work now
                 self._still.pop(action, None)
         if not self._dropped:
@@ -160,13 +165,15 @@ class FollowUp:
         frames only) neither restarts the period nor ends it.
         """
         first = shown.advice[0].action if shown.advice else None
+        if first == Action.HOLD:
+            self._turns = []  # level was reached: the next turn starts afresh
         key = CORRECTS.get(first) if first is not None else None
         if first is None or key is None:
             self._leave(t)
             self._ask = None
             return
         error = shown.errors.get(key)
-        if first == Action.LEVEL_CAMERA and error is not None and self._turned_back(error, t):
+        if first == Action.LEVEL_CAMERA and error is not None and self._turned_back(error, t, weak_level):
             return
         ask = self._ask
         if ask is None or ask.action != first:
@@ -203,22 +210,26 @@ class FollowUp:
             return
         self._ask = _Ask(first, t, ask.last, ask.last, ask.last)
 
-    def _turned_back(self, error: float, t: float) -> bool:
-        """Note which way the shown level ask turns (where its reading asks it: a kept ask on a reading already
-        inside the band says nothing), and drop it on its second change of way (see the module's doc)."""
-        if abs(error) < HOLD_BAND:
+    def _turned_back(self, error: float, t: float, weak: bool) -> bool:
+        """Note which way the shown level ask turns, where its reading asks it (from HOLD_BAND of a tolerance, a
+        body's axis from one: a kept ask on a reading already inside says nothing), and drop it on its second
+        change of way near level (see the module's doc)."""
+        if abs(error) < (1.0 if weak else HOLD_BAND):
             return False
         way = 1 if error > 0 else -1
         if not self._turns or self._turns[-1][0] != way:
-            self._turns = [(w, since) for w, since in self._turns if t - since <= TURNS_SECONDS] + [(way, t)]
-        if [w for w, _ in self._turns[-3:]] != [way, -way, way]:
+            self._turns = [turn for turn in self._turns if t - turn[1] <= TURNS_SECONDS] + [(way, t, abs(error))]
+        else:  # the same way: its reading now
+            self._turns[-1] = (way, self._turns[-1][1], abs(error))
+        last = self._turns[-3:]
+        if [w for w, _, _ in last] != [way, -way, way] or max(e for _, _, e in last) > TURNS_NEAR:
             return False
         self._turns = []
-        self._drop(Action.LEVEL_CAMERA, "read one way, then the other: as level as can be told", t, error)
+        self._drop(Action.LEVEL_CAMERA, "read one way, then the other: as level as can be told", t, error, TURNS_NEAR)
         return True
 
-    def _drop(self, action: Action, reason: str, t: float, error: float) -> None:
-        self._dropped[action] = _Drop(reason, t, error)
+    def _drop(self, action: Action, reason: str, t: float, error: float, near: float | None = None) -> None:
+        self._dropped[action] = _Drop(reason, t, error, near)
         self._note = (action, reason, t)
         if action in CAMERA_HEIGHT:  # one camera height: neither way is asked again
             other = Action.RAISE_CAMERA if action == Action.LOWER_CAMERA else Action.LOWER_CAMERA
