@@ -20,11 +20,12 @@ about the subject across frames:
   is as likely the person's own lean (a body standing 8 degrees off plumb is
   asked, turn after turn, to roll a level camera).
 - A level ask that turns one way, then the other, then the first way again
-  (within `TURNS_SECONDS`, no hold between, every reading within
-  `TURNS_NEAR` tolerances) is dropped: near level, the roll's readings
-  differ by more than the turns they ask (a horizon read 2 degrees off one
-  look, the verticals 1 the other way the next), and the camera is as level
-  as they can tell. It comes back when a reading passes `TURNS_NEAR`.
+  (within `TURNS_SECONDS`, no hold between, the last two readings within
+  `TURNS_NEAR` tolerances: the first turn may be a large one) is dropped:
+  near level, the roll's readings differ by more than the turns they ask (a
+  horizon read 2 degrees off one look, the verticals 1 the other way the
+  next), and the camera is as level as they can tell. It comes back when a
+  reading passes `TURNS_NEAR`.
 - The subject's own head share (guide.perspective) is estimated at the first
   sight of them, assuming the camera is then held by hand at eye level:
   the median over their first `FIRST_SIGHT_FRAMES` whole-body frames.
@@ -222,10 +223,10 @@ class FollowUp:
         else:  # the same way: its reading now
             self._turns[-1] = (way, self._turns[-1][1], abs(error))
         last = self._turns[-3:]
-        if [w for w, _, _ in last] != [way, -way, way] or max(e for _, _, e in last) > TURNS_NEAR:
+        if [w for w, _, _ in last] != [way, -way, way] or max(e for _, _, e in last[1:]) > TURNS_NEAR:
             return False
         self._turns = []
-        self._drop(Action.LEVEL_CAMERA, "read one way, then the other: as level as can be told", t, error, TURNS_NEAR)
+        self._drop(Action.LEVEL_CAMERA, "it read both ways: level enough", t, error, TURNS_NEAR)
         return True
 
     def _drop(self, action: Action, reason: str, t: float, error: float, near: float | None = None) -> None:

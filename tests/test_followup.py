@@ -170,11 +170,11 @@ def test_a_level_ask_that_turns_back_twice_near_level_is_dropped() -> None:
     look = 15  # frames of a look at 10 fps, then the turn
     fu = FollowUp()
     fu.see(1, None)
-    shown = _loop(fu, [_turn(1.0)] * look + [_turn(-0.3)] * 3 + [_turn(-1.4)] * look + [_turn(1.6)] * look)
+    shown = _loop(fu, [_turn(3.0)] * look + [_turn(-0.3)] * 3 + [_turn(-1.4)] * look + [_turn(1.6)] * look)
     ways = [g.advice[0].text for g in shown]
     assert "clockwise" in ways[0] and "anticlockwise" in ways[look + 10]  # the overshoot is put right first
     assert [d.action for d in shown[-1].dropped] == [Action.LEVEL_CAMERA]
-    assert "one way, then the other" in shown[-1].advice[0].text  # said, on the hold that follows
+    assert "it read both ways" in shown[-1].advice[0].text  # said, on the hold that follows
     assert fu.filter(_turn(1.6), 9.0).advice[0].action == "hold"
     assert fu.filter(_turn(2.5), 9.1).advice[0].action == "level_camera"  # rolled past it: asked again
 
@@ -182,7 +182,7 @@ def test_a_level_ask_that_turns_back_twice_near_level_is_dropped() -> None:
 @pytest.mark.parametrize(
     "raws",
     [
-        [_turn(3.0)] * 15 + [_turn(-1.4)] * 15 + [_turn(1.6)] * 15,  # the first way still 6 degrees off: rolled
+        [_turn(1.0)] * 15 + [_turn(-2.5)] * 15 + [_turn(1.6)] * 15,  # the other way 5 degrees off: rolled
         [_turn(1.0)] * 15 + [_turn(-1.4)] * 15 + [Guidance(95, [HOLD], None, None, errors={"tilt_deg": 0.2})] * 15
         + [_turn(1.6)] * 15,  # level was reached between: the next turn starts afresh
         [_turn(1.0)] * 15 + [_turn(-1.4)] * 15 + [_raw("aim_down", 4.0 - i / 30, "vertical") for i in range(120)]
