@@ -20,12 +20,12 @@ about the subject across frames:
   is as likely the person's own lean (a body standing 8 degrees off plumb is
   asked, turn after turn, to roll a level camera).
 - A level ask that turns one way, then the other, then the first way again
-  (within `TURNS_SECONDS`, no hold between, the last two readings within
-  `TURNS_NEAR` tolerances: the first turn may be a large one) is dropped:
-  near level, the roll's readings differ by more than the turns they ask (a
-  horizon read 2 degrees off one look, the verticals 1 the other way the
-  next), and the camera is as level as they can tell. It comes back when a
-  reading passes `TURNS_NEAR`.
+  (within `TURNS_SECONDS`, no hold between, the last two asking for at most
+  `TURNS_NEAR` tolerances: the first turn may be a large one) is dropped as
+  it turns back: near level, the roll's readings differ by more than the
+  turns they ask (a horizon read 2 degrees off one look, the verticals 1 the
+  other way the next), and the camera is as level as they can tell. It comes
+  back when a reading passes `TURNS_NEAR`.
 - The subject's own head share (guide.perspective) is estimated at the first
   sight of them, assuming the camera is then held by hand at eye level:
   the median over their first `FIRST_SIGHT_FRAMES` whole-body frames.
@@ -102,7 +102,7 @@ class FollowUp:
     _still: dict[Action, int] = field(default_factory=dict)  # periods in a row with nothing changed
     _height_periods: int = 0
     _weak_level_periods: int = 0
-    _turns: list[tuple[int, float, float]] = field(default_factory=list)  # level asks: way (+1 clockwise), when, |error|
+    _turns: list[tuple[int, float, float]] = field(default_factory=list)  # level asks: way (+1 clockwise), when, asked
     _dropped: dict[Action, _Drop] = field(default_factory=dict)
     _note: tuple[Action, str, float] | None = None  # the last ask dropped, why, and when
 
@@ -212,16 +212,16 @@ class FollowUp:
         self._ask = _Ask(first, t, ask.last, ask.last, ask.last)
 
     def _turned_back(self, error: float, t: float, weak: bool) -> bool:
-        """Note which way the shown level ask turns, where its reading asks it (from HOLD_BAND of a tolerance, a
-        body's axis from one: a kept ask on a reading already inside says nothing), and drop it on its second
-        change of way near level (see the module's doc)."""
+        """Note each new way the shown level ask turns and how far it asked then (from HOLD_BAND of a tolerance,
+        a body's axis from one: a kept ask on a reading already inside says nothing), and drop it as it changes
+        way the second time near level (see the module's doc). Judged as a way starts: a turn asked for in full
+        and followed is not dropped halfway."""
         if abs(error) < (1.0 if weak else HOLD_BAND):
             return False
         way = 1 if error > 0 else -1
-        if not self._turns or self._turns[-1][0] != way:
-            self._turns = [turn for turn in self._turns if t - turn[1] <= TURNS_SECONDS] + [(way, t, abs(error))]
-        else:  # the same way: its reading now
-            self._turns[-1] = (way, self._turns[-1][1], abs(error))
+        if self._turns and self._turns[-1][0] == way:
+            return False
+        self._turns = [turn for turn in self._turns if t - turn[1] <= TURNS_SECONDS] + [(way, t, abs(error))]
         last = self._turns[-3:]
         if [w for w, _, _ in last] != [way, -way, way] or max(e for _, _, e in last[1:]) > TURNS_NEAR:
             return False

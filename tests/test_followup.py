@@ -188,8 +188,9 @@ def test_a_level_ask_that_turns_back_twice_near_level_is_dropped() -> None:
         [_turn(1.0)] * 15 + [_turn(-1.4)] * 15 + [_raw("aim_down", 4.0 - i / 30, "vertical") for i in range(120)]
         + [_turn(1.6)] * 15,  # long after the first (other asks between)
         [_turn(0.9)] * 15 + [_turn(-0.5)] * 15 + [_turn(0.9)] * 15,  # a reading inside the band asks no way
+        [_turn(1.0)] * 15 + [_turn(-1.4)] * 15 + [_turn(3.0 - i / 10) for i in range(15)],  # bumped, then levelled
     ],
-    ids=["far", "hold between", "long after", "inside the band"],
+    ids=["far", "hold between", "long after", "inside the band", "followed back"],
 )
 def test_a_level_ask_that_changes_way_is_kept_where_it_is_no_back_and_forth(raws: list[Guidance]) -> None:
     fu = FollowUp()
