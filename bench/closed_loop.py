@@ -40,7 +40,8 @@ fence and the pitcher's leg). Reported: share of starts
 reaching it within 6 moves and at all (12 at most), median and p90 moves,
 oscillations (an action, its opposite, then it again, repeats aside; a turn clockwise, anticlockwise and
 clockwise again is one: until 2026-11-24 the level asks were one action and their flips went uncounted), starts lost (nobody
-seen at the end), camera-height asks; and a picture of a few trajectories
+seen at the end), camera-height asks, on the photos whose roll is not judged how many starts end rolled more
+than 2 degrees from the photo (a crooked picture that nothing in it can tell); and a picture of a few trajectories
 (errors in tolerances per move; no photo content) in docs/closed_loop.png (with --camera turn,
 docs/closed_loop_turn.png).
 The target is the built-in framing rules (no profile).
@@ -590,6 +591,15 @@ def misses(runs: list[Run]) -> str:
     return "; ".join(f"{k} {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1])) or "none"
 
 
+def rolled_off(runs: list[Run], names: set[str]) -> str:
+    """How many starts on these photos end with the view rolled more than 2 degrees from the photo (taken as
+    level): not judged, since nothing in them says where level is, but a crooked picture all the same."""
+    ends = [(r.scene, abs(2.0 * r.errors[-1]["roll"]) > 2.0) for r in runs if r.scene in names and r.errors]
+    per = {n: [off for name, off in ends if name == n] for n in sorted(names)}
+    each = ", ".join(f"{n} {sum(v)} of {len(v)}" for n, v in per.items() if v)
+    return f"{sum(off for _, off in ends)} of {len(ends)} starts end rolled more than 2 degrees from the photo ({each})"
+
+
 def table_row(label: str, runs: list[Run]) -> str:
     n = max(1, len(runs))
     reached = [r for r in runs if r.reached_at is not None]
@@ -720,6 +730,9 @@ def main() -> None:
         ]
     quick = [r for r in kept if r.reached_at is not None and r.reached_at <= GOAL_MOVES]
     lines += ["", f"Why the other starts on photos of {MIN_PHOTO_SIDE} px or more miss: {misses(kept)}."]
+    unjudged = {s.name for s in scenes if s.base_roll is None and s.big_enough}
+    if unjudged & {r.scene for r in kept}:
+        lines += ["", f"Roll where it is not judged (no verticals to read it by): {rolled_off(kept, unjudged)}."]
     as_read = [r for r in kept if r.reached_as_read_at is not None and r.reached_as_read_at <= GOAL_MOVES]
     lines += [
         "",
