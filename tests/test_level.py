@@ -396,9 +396,9 @@ def test_a_body_seen_leaning_against_the_verticals_is_no_level_while_they_go_unr
 
 
 def test_a_body_the_horizon_sides_with_is_not_leaning(live_model) -> None:  # type: ignore[no-untyped-def]
-    """S7, a man standing straight, the camera rolled 3 degrees past its calibrated 0.95: the radiators read -4
-    (wrong) and his axis about 3, so he stands apart from the verticals; a step closer they go unread, and the
-    horizon, agreeing with his axis, asks for the turn (a review found it silenced for LEAN_MEMORY)."""
+    """S7, someone standing straight, the camera rolled 3 degrees past its calibrated 0.95: the radiators read -4
+    (wrong), their axis about 0 and the horizon 2.4, which sides with the axis; a step closer the verticals go
+    unread, and the horizon asks for the turn (a review found it silenced for LEAN_MEMORY)."""
     image = cv2.imread(str(PEOPLE / "mmpose_S7_Greeting.55011271_000396.jpg"))
     near, nearer = (framed(image, 330, 430, h, 3.0) for h in (500, 600))
     asks = _level_asks(live_model, near, nearer, 30.0, 3.0)
