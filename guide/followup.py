@@ -40,7 +40,7 @@ import statistics
 from dataclasses import dataclass, field, replace
 
 from guide import perspective
-from guide.guidance import HOLD, HOLD_BAND, TEXT, Action, Dropped, Guidance, score_of
+from guide.guidance import CHECK_ACTIONS, HOLD, HOLD_BAND, TEXT, Action, Dropped, Guidance, score_of
 from guide.measure import Framing
 
 ASK_SECONDS = 2.0  # one ask period: read the advice and carry it out
@@ -54,18 +54,8 @@ NOTE_SECONDS = 4.0  # the overlay says why an ask was dropped for this long
 TURNS_SECONDS = 12.0  # a level ask's changes of way count within this long (three asks and two moves between)
 TURNS_NEAR = 1.75  # tolerances (3.5 degrees): readings beyond this are a rolled camera, whatever came before
 FIRST_SIGHT_FRAMES = 8  # whole-body frames whose head ratio gives the person's own proportions
-# The error (Guidance.errors key) each action corrects.
-CORRECTS = {
-    Action.STEP_BACK: "body_fill",
-    Action.STEP_CLOSER: "body_fill",
-    Action.AIM_UP: "vertical",
-    Action.AIM_DOWN: "vertical",
-    Action.AIM_LEFT: "center_x",
-    Action.AIM_RIGHT: "center_x",
-    Action.RAISE_CAMERA: "camera_height",
-    Action.LOWER_CAMERA: "camera_height",
-    Action.LEVEL_CAMERA: "tilt_deg",
-}
+# The error (Guidance.errors key) each action corrects: guidance.CHECK_ACTIONS the other way round.
+CORRECTS = {action: key for key, actions in CHECK_ACTIONS.items() for action in actions}
 CAMERA_HEIGHT = (Action.RAISE_CAMERA, Action.LOWER_CAMERA)
 
 
