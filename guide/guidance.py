@@ -243,6 +243,10 @@ def _cut_advice(
     if fo is None:
         return [_advice(Action.STEP_BACK, unknown, "head cut")]
     est = 1.0 - fo
+    if marks.chin and marks.feet and marks.feet[1] > marks.chin[1]:
+        # Chin to feet is the body less its head: a step sized on the visible part alone left a person who
+        # filled 0.95 of the height at 0.87, and "hold" there (bench/closed_loop.py).
+        est = max(est, (marks.feet[1] - marks.chin[1]) / ch / (1.0 - TYPICAL_HEAD_RATIO))
     if est > fill + t_fill or fo - foot <= t_foot:
         return [_advice(Action.STEP_BACK, max(est - fill, t_fill), "head cut")]
     return [_advice(Action.AIM_UP, fo - foot, "head cut")]

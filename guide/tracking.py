@@ -56,6 +56,11 @@ LOST_SECONDS = 1.0  # unseen this long, the subject is given up and a new one ma
 START_SCORE = 0.5  # a new subject must be seen this clearly (not a fragment at the frame's edge) ...
 FAIR_SCORE = 0.25  # ... or this clearly, clear of the frame's edges
 SAME_PERSON_LOOK = 0.8  # a new subject who looks this much like the lost one is them, back in view
+# ... of their size; or of any size up to RETURN_ZOOM times larger or smaller when back within RETURN_SECONDS:
+# the user stepped closer or back while the camera was off them (bench/closed_loop.py: 43 of 300 starts lost
+# the subject's id on a step closer, and with it what the follow-up knew, a body-axis turn already made).
+RETURN_SECONDS = 3.0
+RETURN_ZOOM = 3.0
 MIN_LOOK = 0.55  # torso colours overlapping less than this (Bhattacharyya) are someone else
 SURE_MATCH = 0.5  # a match this good, right after the last one, teaches the track their look and size
 MAX_COAST = 0.25  # seconds the motion is extrapolated over while the subject is not seen
@@ -271,7 +276,7 @@ class SubjectTracker:
         look = appearance(image, person)
         lost = self._lost
         back = lost is not None and look is not None and same_look(lost.look, look) >= SAME_PERSON_LOOK
-        if lost is not None and back and same_size(person, lost.person) > 0.5:
+        if lost is not None and back and (same_size(person, lost.person) > 0.5 or _stepped(person, lost, t)):
             track_id = lost.id  # back in view
         else:
             track_id, self._next_id = self._next_id, self._next_id + 1
@@ -446,6 +451,13 @@ def _alone(people: list[Person], index: int, image: np.ndarray) -> np.ndarray | 
 def _large(person: Person, width: int, height: int) -> bool:
     x0, y0, x1, y1 = person.bbox
     return y1 - y0 >= 0.4 * height and x1 - x0 >= 0.1 * width
+
+
+def _stepped(person: Person, lost: Track, t: float) -> bool:
+    """Back soon, and larger or smaller by no more than a step of the user's makes them."""
+    torso = torso_length(person)
+    was, now = (lost.torso, torso) if lost.torso and torso else (lost.height, person.bbox[3] - person.bbox[1])
+    return t - lost.t <= RETURN_SECONDS and 1 / RETURN_ZOOM <= now / max(1.0, was) <= RETURN_ZOOM
 
 
 def _at_edge(box: tuple[float, float, float, float], width: int, height: int, margin: float = 2.0) -> bool:
