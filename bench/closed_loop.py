@@ -11,7 +11,11 @@ perturbs a view centred on the person (seeded): zoom so the person fills
 rolled up to 8 degrees. Then, move after move, the library's own live
 `Analyzer` looks at the view for a second (15 frames, as a camera shows it,
 smoothing and hysteresis included) and the simulated person carries out the
-first advice, by 60-120% of the amount asked (random, seeded):
+first advice, by 60-120% of the amount asked (random, seeded), over a second
+in which the analyzer sees 5 frames of the move (`--move-frames`; until
+2026-11-24 it saw none and the view jumped, which no camera does: the
+tracker took a person twice the size a second later for someone new, and a
+roll read before a turn was never seen to change during it):
 
 - step back / closer: the body fill changes by the amount (zoom),
 - aim up / down / left / right: the view moves by the amount (frame shares),
@@ -46,7 +50,7 @@ than 2 degrees from the photo (a crooked picture that nothing in it can tell); a
 docs/closed_loop_turn.png).
 The target is the built-in framing rules (no profile).
 
-Usage:  python bench/closed_loop.py [--starts-per-photo N] [--seed S] [--seeds N] [--camera shift|turn] [--no-append]
+Usage:  python bench/closed_loop.py [--starts-per-photo N] [--seed S] [--seeds N] [--camera shift|turn] [--move-frames N] [--no-append]
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -89,6 +94,8 @@ VIEW_W, VIEW_H = 640, 480
 MIN_PHOTO_SIDE = 400
 WAIST = 0.58  # the camera-height pass: a profile that wants the camera at waist height (guide.perspective)
 FRAMES_PER_LOOK = 15  # frames the analyzer sees of each view: a person reads the advice for about a second
+MOVE_SECONDS = 1.0  # the time a person takes to move the camera
+MOVE_FRAMES = 5  # frames the analyzer sees on the way (1: none, the view jumps)
 MAX_MOVES = 12
 # The photos' own roll (degrees, as guide.level: positive when verticals lean right at the top), read by hand
 # from their structural verticals with OpenCV's line segments drawn over them; a photo not listed shows no
@@ -177,10 +184,10 @@ class ShiftView:
     def zoom(self, factor: float) -> None:
         self.height /= factor
 
-    def aim(self, right: float, down: float) -> None:
-        """Move the view by these shares of its width and height."""
-        self.cx += right * self.height * VIEW_W / VIEW_H
-        self.cy += down * self.height
+    def aim(self, right: float, down: float, part: float = 1.0) -> None:
+        """Move the view by these shares of its width and height (`part` of that move)."""
+        self.cx += part * right * self.height * VIEW_W / VIEW_H
+        self.cy += part * down * self.height
 
     def turn(self, degrees: float) -> None:
         self.roll += degrees
@@ -219,11 +226,13 @@ class TurnView:
     def zoom(self, factor: float) -> None:
         self.focal *= factor
 
-    def aim(self, right: float, down: float) -> None:
+    def aim(self, right: float, down: float, part: float = 1.0) -> None:
         """Turn so the picture's centre moves by these shares of its width and height: up and down about the
         camera's own x axis (level while it is not rolled), left and right about the world's vertical (a person
-        turning)."""
-        down_deg, right_deg = (np.degrees(np.arctan(v * size / self.focal)) for v, size in ((down, VIEW_H), (right, VIEW_W)))
+        turning). `part` of that turn: a share of the angle, not of the shares (they are not linear in it)."""
+        down_deg, right_deg = (
+            part * np.degrees(np.arctan(v * size / self.focal)) for v, size in ((down, VIEW_H), (right, VIEW_W))
+        )
         self.rotation = rotation("x", down_deg) @ self.rotation @ rotation("y", -right_deg)
 
     def turn(self, degrees: float) -> None:
@@ -416,22 +425,27 @@ def true_errors(scene: Scene, view: View) -> dict[str, float]:
     }
 
 
-def carry_out(view: View, action: str, amount: float, text: str, fill: float | None, rng: np.random.Generator) -> None:
-    """The person does what the first advice says, by 60-120% of the amount."""
+def carry_out(
+    view: View, action: str, amount: float, text: str, fill: float | None, rng: np.random.Generator, parts: int = 1
+) -> Iterator[None]:
+    """The person does what the first advice says, by 60-120% of the amount, in `parts` equal parts: the
+    camera is seen after each (a generator: the caller looks between parts)."""
     done = amount * rng.uniform(0.6, 1.2)
-    if action in ("step_back", "step_closer"):
-        if fill:
-            new_fill = max(0.05, fill - done) if action == "step_back" else min(1.5, fill + done)
-            view.zoom(new_fill / fill)
-        else:  # cut by the frame, size unknown: the step is the amount, as a share of the view
-            view.zoom(1 / (1 + done) if action == "step_back" else 1 + done)
-    elif action in ("aim_up", "aim_down"):
-        view.aim(0.0, done if action == "aim_down" else -done)
-    elif action in ("aim_left", "aim_right"):
-        view.aim(done if action == "aim_right" else -done, 0.0)
-    elif action == "level_camera":
-        # "turn it clockwise" undoes an anticlockwise roll (positive), and the other way round.
-        view.turn(-done if "anticlockwise" not in text else done)
+    for _ in range(parts):
+        if action in ("step_back", "step_closer"):
+            if fill:
+                new_fill = max(0.05, fill - done) if action == "step_back" else min(1.5, fill + done)
+                view.zoom((new_fill / fill) ** (1 / parts))
+            else:  # cut by the frame, size unknown: the step is the amount, as a share of the view
+                view.zoom((1 / (1 + done) if action == "step_back" else 1 + done) ** (1 / parts))
+        elif action in ("aim_up", "aim_down"):
+            view.aim(0.0, done if action == "aim_down" else -done, 1 / parts)
+        elif action in ("aim_left", "aim_right"):
+            view.aim(done if action == "aim_right" else -done, 0.0, 1 / parts)
+        elif action == "level_camera":
+            # "turn it clockwise" undoes an anticlockwise roll (positive), and the other way round.
+            view.turn((-done if "anticlockwise" not in text else done) / parts)
+        yield
 
 
 def run_start(
@@ -442,6 +456,7 @@ def run_start(
     camera_height: float | None = None,
     dump: Path | None = None,
     camera: str = "shift",
+    move_frames: int = MOVE_FRAMES,
 ) -> Run:
     """One start, move after move; `dump`: a folder for each look's view with the advice and the truth on it."""
     view = start_view(scene, rng, camera)
@@ -456,7 +471,6 @@ def run_start(
         for _ in range(FRAMES_PER_LOOK):
             analysis = analyzer(Frame(image, int(t * 15), t))
             t += 1 / 15
-        t += 1.0  # the time a person takes to move the camera
         g = analysis.guidance
         errors = true_errors(scene, view)
         run.errors.append({**errors, "roll": view.roll / 2.0})
@@ -512,7 +526,11 @@ def run_start(
             run.reached_as_read_at = move if read and level else None
             break
         fill = analysis.framing.body_fill if analysis.framing else None
-        carry_out(view, first.action, first.amount, first.text, fill, rng)
+        # The move takes MOVE_SECONDS, and the camera shows it: the analyzer sees `move_frames` frames on the way.
+        for _ in carry_out(view, first.action, first.amount, first.text, fill, rng, parts=move_frames):
+            if move_frames > 1:
+                analyzer(Frame(view.render(scene), int(t * 15), t))
+            t += MOVE_SECONDS / move_frames
     return run
 
 
@@ -633,6 +651,10 @@ def main() -> None:
         "--camera", choices=CAMERAS, default="shift",
         help="shift: the view slides over the photo; turn: it turns about the photo's camera (converging verticals)",
     )
+    parser.add_argument(
+        "--move-frames", type=int, default=MOVE_FRAMES,
+        help="frames the analyzer sees while the person moves the camera (1: none, the view jumps: until 2026-11-24)",
+    )
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument("--only", default="", help="only photos whose name contains this (no report appended)")
     parser.add_argument("--verbose", action="store_true", help="print each look's measurements and advice")
@@ -641,6 +663,8 @@ def main() -> None:
         "--no-height-pass", dest="height_pass", action="store_false", help="skip the starts with a camera-height target"
     )
     args = parser.parse_args()
+    if args.move_frames < 1:
+        parser.error("--move-frames must be 1 or more (1: the view jumps)")
     started = time.perf_counter()
     still_model = load_model()
     model = load_model(runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # as `guide live` loads it
@@ -650,7 +674,10 @@ def main() -> None:
     seeds = list(range(args.seed, args.seed + max(1, args.seeds)))
     by_seed = {
         seed: [
-            run_start(model, scene, np.random.default_rng([seed, i, k]), args.verbose, dump=args.dump, camera=args.camera)
+            run_start(
+                model, scene, np.random.default_rng([seed, i, k]), args.verbose, dump=args.dump, camera=args.camera,
+                move_frames=args.move_frames,
+            )
             for i, scene in chosen
             for k in range(args.starts_per_photo)
         ]
@@ -667,7 +694,7 @@ def main() -> None:
         [
             run_start(
                 model, scene, np.random.default_rng([args.seed, i, 0]), args.verbose, camera_height=WAIST,
-                camera=args.camera,
+                camera=args.camera, move_frames=args.move_frames,
             )
             for i, scene in chosen
         ]
@@ -690,10 +717,19 @@ def main() -> None:
         f"model {model.name} "
         f"({model.runtime}). Command: `python bench/closed_loop.py --starts-per-photo {args.starts_per_photo} "
         f"--seed {args.seed}{f' --seeds {len(seeds)}' if len(seeds) > 1 else ''}"
-        f"{' --camera turn' if args.camera == 'turn' else ''}`. {len(chosen)} shared full-body "
+        f"{' --camera turn' if args.camera == 'turn' else ''}"
+        f"{f' --move-frames {args.move_frames}' if args.move_frames != MOVE_FRAMES else ''}`. "
+        f"{len(chosen)} shared full-body "
         f"photos, {len(runs)} seeded starts (seed{'s' if len(seeds) > 1 else ''} "
         f"{', '.join(map(str, seeds))}), built-in framing "
-        "rules; the simulated person does 60-120% of each first advice. Camera height cannot be simulated in 2D "
+        "rules; the simulated person does 60-120% of each first advice"
+        + (
+            f", moving the camera over {MOVE_SECONDS:g} s while the analyzer sees {args.move_frames} frames "
+            "of the move. "
+            if args.move_frames > 1
+            else f", the view jumping to where the move takes it ({MOVE_SECONDS:g} s later). "
+        )
+        + "Camera height cannot be simulated in 2D "
         "(it changes perspective, not the picture's geometry): its asks are counted and change nothing. "
         f"Photos too small for the virtual camera (long side under {MIN_PHOTO_SIDE} px: at the target size the "
         "view magnifies them so much that BodyPix loses the head or feet): "

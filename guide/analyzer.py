@@ -34,6 +34,11 @@ from guide.tracking import DETECT_SHORT_SIDE, SEARCH_SHORT_SIDE, GroupTracker, S
 
 LIGHT_EVERY = 15  # frames between exposure readings: light changes as slowly as the roll
 ROLL_EVERY = 15  # frames between looks at the scene's verticals: the camera's roll changes slowly (0.5 s at 30 fps)
+# ... but every LEVEL_EVERY frames while a level ask is shown: the user is turning the camera, and the ask must
+# follow the turn. Read every ROLL_EVERY, a reading taken before or during the turn stood for up to a second
+# after it and asked the turn again (bench/closed_loop.py with the move's frames seen: "turn clockwise about
+# 2 degrees" a second after the camera was level).
+LEVEL_EVERY = 3
 # Seconds the last roll reading (and where it came from) stands in for frames that read none. Its reading comes
 # and goes: a body's axis counts only while the person stands upright (a knee angle crossing 20 degrees drops
 # it for a frame). Without this, a level ask and another take turns first frame by frame and neither settles.
@@ -104,9 +109,10 @@ class Analyzer:
                 search_short_side=max(2 * model.output_stride + 1, round(scale * SEARCH_SHORT_SIDE)),
             )
         self.target: Target | None = None
-        self.scene: Roll | None = None  # the camera's roll as the scene's verticals show it (every ROLL_EVERY frames)
+        self.scene: Roll | None = None  # the camera's roll as the scene's verticals show it (`_roll_look`)
         self.horizon: Roll | None = None  # ... as its horizontal lines show it (where the verticals say nothing)
         self._frames = 0
+        self._looked = -ROLL_EVERY  # the frame the scene's lines were last read on
         self.axis = SteadyAxis()  # the subject's body axis while they stand still
         self._axis_of: int | None = None  # whose
         self._leaning: float | None = None  # when their axis was last seen leaning against the verticals
@@ -125,6 +131,15 @@ class Analyzer:
             )
         return self.target
 
+    def _roll_look(self) -> bool:
+        """Read the roll on this frame? Every ROLL_EVERY frames, every LEVEL_EVERY while a level ask is shown."""
+        shown = self.stabilizer.shown
+        turning = shown is not None and bool(shown.advice) and shown.advice[0].action == Action.LEVEL_CAMERA
+        if self._frames - self._looked < (LEVEL_EVERY if turning else ROLL_EVERY):
+            return False
+        self._looked = self._frames
+        return True
+
     def __call__(self, frame: Frame) -> Analysis:
         start = time.perf_counter()
         h, w = frame.image.shape[:2]
@@ -132,7 +147,7 @@ class Analyzer:
         tracked = self.tracker.update(frame.image, frame.t)
         body = tracked.parse
         t_model = time.perf_counter()
-        look = self._frames % ROLL_EVERY == 0
+        look = self._roll_look()
         # The parse's people by their mask (the wall behind them stays in play), the others by their box.
         others, mask = [p.bbox for p in self.tracker.others], (body.mask, body.grid)
         if look:
@@ -158,8 +173,8 @@ class Analyzer:
                 self.axis.reset()
                 self._axis_of, self._leaning = tracked.subject_id, None
             steady = self.axis.update(frame.t, None if lean is None else lean[0], standing)
-            # The horizon (14 ms at 640 wide, every ROLL_EVERY frames) is read only where it can count: an upright
-            # body, and verticals that say nothing or stand apart from that body (`camera_roll`).
+            # The horizon (14 ms at 640 wide, at the looks of `_roll_look`) is read only where it can count: an
+            # upright body, and verticals that say nothing or stand apart from that body (`camera_roll`).
             doubt = self.scene is None or (lean is not None and abs(self.scene.degrees - lean[0]) > DISAGREE / 2)
             if look and standing and lean is not None and doubt:
                 self.horizon = horizon_roll(frame.image, others, mask)

@@ -222,8 +222,11 @@ def _cut_advice(
 ) -> list[Advice]:
     """The body is not all in: step back, or aim where there is room for the missing part.
 
-    The body's size is estimated from what is seen (a lower bound); the step
-    asked for brings that size to the wanted fill, no further.
+    The body's size is estimated from what is seen: the part in view (a lower
+    bound), or the head's size or the chin-to-feet length with a typical head
+    share (a few percent off either way where the camera's height or the
+    person's build makes the share another); the step asked for brings that
+    size to the wanted fill, no further.
     """
     head, foot, fill, t_head, t_foot, t_fill = _room(target)
     unknown = 2 * t_fill  # a step when nothing says how big the person is

@@ -417,3 +417,35 @@ def _level_asks(model, first: np.ndarray, then: np.ndarray, fps: float, seconds:
         asks += [a.text for a in analyzer(Frame(then, i, i / fps)).guidance.advice if a.action == "level_camera"]
         assert analyzer.scene is None, i  # ... and now they are not
     return asks
+
+
+def test_while_a_level_ask_is_shown_the_verticals_are_read_every_few_frames(live_model) -> None:  # type: ignore[no-untyped-def]
+    """A camera rolled 4 degrees is asked to level, and turned to level (one frame at 2 on the way): the
+    roll is read again within LEVEL_EVERY frames of the turn's end, not up to ROLL_EVERY frames later. A
+    reading taken before or during the turn stood for up to a second after it and asked the turn again
+    (bench/closed_loop.py, the move's frames seen: "turn clockwise about 2 degrees" with the camera level)."""
+    photo = cv2.imread(str(PEOPLE / "tfjs_cityscapes.jpg"))
+    h, w = photo.shape[:2]
+    rolled, on_the_way, level = (framed(photo, w / 2, h / 2, 0.9 * h, d) for d in (4.0, 2.0, 0.0))
+
+    def first_look(image: np.ndarray) -> float:
+        analyzer = Analyzer(live_model, None, LiveOptions(window=False))
+        analyzer(Frame(image, 0, 0.0))
+        assert analyzer.scene is not None
+        return analyzer.scene.degrees
+
+    before, after = first_look(rolled), first_look(level)
+    assert abs(before - after) > 3
+    analyzer = Analyzer(live_model, None, LiveOptions(window=False))
+    read, asked = [], []
+    for i, image in enumerate([rolled] * 6 + [on_the_way] + [level] * 6):
+        shown = analyzer(Frame(image, i, i / 30)).guidance.advice
+        asked.append(bool(shown) and shown[0].action == "level_camera")
+        read.append(None if analyzer.scene is None else analyzer.scene.degrees)
+    assert asked[5] and read[5] == pytest.approx(before, abs=0.5), (asked, read)
+    assert read[-3:] == pytest.approx([after] * 3, abs=0.5), read  # within 3 frames of the turn's end
+    looks = []
+    for i in range(13, 33):  # level: the ask goes, and the verticals are read every ROLL_EVERY frames again
+        shown = analyzer(Frame(level, i, i / 30)).guidance.advice
+        looks.append(analyzer._looked)
+    assert shown and shown[0].action != "level_camera" and len(set(looks[-16:])) <= 2, looks
