@@ -1,7 +1,13 @@
 """Closed loop: does following guide's advice get the picture? A virtual camera over real photos.
 
-The camera is a 640x480 view inside a larger scene (a shared photo of one
-standing person, padded with its own mean colour, feathered): a view centre,
+The camera is a 640x480 view inside a larger scene, a shared photo of one
+standing person whose edges blur out into its mean colour beyond it
+(`continued_scene`). Until 2026-11-24 they faded out within a fiftieth of its
+size (`--scene faded`): a straight line all round the photo, which the level
+reader took for a vertical of the scene, level with the photo however the
+view was rolled. No camera sees one: on it 279 of the 300 starts of seeds 0-4
+reached the target, without it 268 (the baseball photo, whose 513 px show its
+border in most views: 19 of its 25 starts, now 6). The view has a centre,
 a zoom (how many scene pixels the view's height spans) and a roll: a shift
 lens, whose aim moves the view over the photo. `--camera turn` turns a camera
 about the photo's own camera centre instead (a homography), so aiming up or
@@ -50,7 +56,8 @@ than 2 degrees from the photo (a crooked picture that nothing in it can tell); a
 docs/closed_loop_turn.png).
 The target is the built-in framing rules (no profile).
 
-Usage:  python bench/closed_loop.py [--starts-per-photo N] [--seed S] [--seeds N] [--camera shift|turn] [--move-frames N] [--no-append]
+Usage:  python bench/closed_loop.py [--starts-per-photo N] [--seed S] [--seeds N] [--camera shift|turn] [--move-frames N]
+        [--scene continued|faded] [--no-append]
 """
 
 from __future__ import annotations
@@ -76,7 +83,7 @@ os.environ.setdefault("GUIDE_MODEL_DIR", str(SHARED / "models" / "bodypix"))
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests"))
-from helpers import padded_scene  # noqa: E402
+from helpers import continued_scene, padded_scene  # noqa: E402
 from report import publish  # noqa: E402
 
 from guide.analyze import parse_still  # noqa: E402
@@ -241,6 +248,7 @@ class TurnView:
 
 View = ShiftView | TurnView
 CAMERAS = ("shift", "turn")
+SCENE_PADDING = {"continued": continued_scene, "faded": padded_scene}  # the scene beyond the photo (see the top)
 
 
 def rotation(axis: str, degrees: float) -> np.ndarray:
@@ -282,6 +290,11 @@ class Run:
     why_lost: str = ""  # the message shown when the advice ran out (nobody seen, a part not seen)
     dropped: list[str] = field(default_factory=list)  # asks given up at the end, with why
     held_off: str = ""  # a hold outside the target: what was outside ("roll", "body_fill", ...)
+    # Level asks on a photo whose roll is judged, and those that asked the camera to turn away from level (the
+    # true roll more than a degree off, as far as the photos' own roll is known, the ask turning it further): a
+    # confidently wrong reading.
+    level_asks: int = 0
+    wrong_way: int = 0
 
     @property
     def oscillations(self) -> int:
@@ -290,9 +303,9 @@ class Run:
         return sum(1 for i in range(len(runs) - 2) if TURNS_BACK.get(runs[i]) == runs[i + 1] and runs[i + 2] == runs[i])
 
 
-def load_scenes(model: BodyPix, camera: str = "shift") -> list[Scene]:
-    """The shared full-body photos, padded by half their size on each side (mean colour, feathered), with their
-    lens and roll for the `camera` (CAMERAS) that will look at them."""
+def load_scenes(model: BodyPix, camera: str = "shift", padding: str = "continued") -> list[Scene]:
+    """The shared full-body photos, padded by their long side all round (`padding`: SCENE_PADDING), with their lens and
+    roll for the `camera` (CAMERAS) that will look at them."""
     people = SHARED / "data" / "people"
     with (people / "manifest.csv").open(newline="") as fh:
         files = [row["file"] for row in csv.DictReader(fh) if row["category"] == "full_body"]
@@ -306,7 +319,7 @@ def load_scenes(model: BodyPix, camera: str = "shift") -> list[Scene]:
         if marks.head_top is None or marks.feet is None or marks.cut:
             continue
         h, w = image.shape[:2]
-        padded, pad = padded_scene(image)
+        padded, pad = SCENE_PADDING[padding](image)
         x0, _, x1, _ = body.people[body.subject].bbox
         box = (x0 + pad, marks.head_top[1] + pad, x1 + pad, marks.feet[1] + pad)
         fr = framing(body, body.subject, marks)
@@ -505,6 +518,10 @@ def run_start(
         run.actions.append(first.action)
         turning = first.action == "level_camera"
         run.turns.append(("level_ccw" if "anticlockwise" in first.text else "level_cw") if turning else first.action)
+        if turning and scene.base_roll is not None:
+            run.level_asks += 1
+            clockwise = "anticlockwise" not in first.text  # undoes a positive roll
+            run.wrong_way += abs(view.roll) > 1.0 and clockwise == (view.roll < 0)
         if first.action == "hold":
             read = all(abs(g.errors.get(k, 9.0)) <= 1.0 for k in ("body_fill", "vertical", "center_x"))
             level = scene.base_roll is None or abs(view.roll) <= 2.0
@@ -618,6 +635,19 @@ def rolled_off(runs: list[Run], names: set[str]) -> str:
     return f"{sum(off for _, off in ends)} of {len(ends)} starts end rolled more than 2 degrees from the photo ({each})"
 
 
+def wrong_way_line(runs: list[Run]) -> str:
+    """How many level asks on the photos whose roll is judged turned the camera away from level, per photo."""
+    asks = sum(r.level_asks for r in runs)
+    if not asks:
+        return "none asked"
+    per: dict[str, int] = {}
+    for r in runs:
+        if r.wrong_way:
+            per[r.scene] = per.get(r.scene, 0) + r.wrong_way
+    each = ", ".join(f"{n} {v}" for n, v in sorted(per.items()))
+    return f"{sum(per.values())} of {asks}" + (f" ({each})" if each else "")
+
+
 def table_row(label: str, runs: list[Run]) -> str:
     n = max(1, len(runs))
     reached = [r for r in runs if r.reached_at is not None]
@@ -655,6 +685,11 @@ def main() -> None:
         "--move-frames", type=int, default=MOVE_FRAMES,
         help="frames the analyzer sees while the person moves the camera (1: none, the view jumps: until 2026-11-24)",
     )
+    parser.add_argument(
+        "--scene", choices=tuple(SCENE_PADDING), default="continued",
+        help="continued: the photo's edges blur out beyond it; faded: they fade out within a fiftieth of its size, "
+        "a line all round it that reads as a vertical (until 2026-11-24)",
+    )
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument("--only", default="", help="only photos whose name contains this (no report appended)")
     parser.add_argument("--verbose", action="store_true", help="print each look's measurements and advice")
@@ -668,7 +703,7 @@ def main() -> None:
     started = time.perf_counter()
     still_model = load_model()
     model = load_model(runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # as `guide live` loads it
-    scenes = load_scenes(still_model, args.camera)
+    scenes = load_scenes(still_model, args.camera, args.scene)
     # One generator per start: a start is the same whichever others run (--only).
     chosen = [(i, scene) for i, scene in enumerate(scenes) if args.only in scene.name]
     seeds = list(range(args.seed, args.seed + max(1, args.seeds)))
@@ -718,7 +753,8 @@ def main() -> None:
         f"({model.runtime}). Command: `python bench/closed_loop.py --starts-per-photo {args.starts_per_photo} "
         f"--seed {args.seed}{f' --seeds {len(seeds)}' if len(seeds) > 1 else ''}"
         f"{' --camera turn' if args.camera == 'turn' else ''}"
-        f"{f' --move-frames {args.move_frames}' if args.move_frames != MOVE_FRAMES else ''}`. "
+        f"{f' --move-frames {args.move_frames}' if args.move_frames != MOVE_FRAMES else ''}"
+        f"{f' --scene {args.scene}' if args.scene != 'continued' else ''}`. "
         f"{len(chosen)} shared full-body "
         f"photos, {len(runs)} seeded starts (seed{'s' if len(seeds) > 1 else ''} "
         f"{', '.join(map(str, seeds))}), built-in framing "
@@ -743,6 +779,12 @@ def main() -> None:
             "whose calibration gives lens, pitch and roll. "
             if args.camera == "turn"
             else "Camera: a shift lens (the view slides over the photo). "
+        )
+        + (
+            "Beyond the photo the scene continues its edges, blurred, into its mean colour. "
+            if args.scene == "continued"
+            else "Beyond the photo its edges fade into its mean colour within a fiftieth of its size: a line all round "
+            "it, which reads as a vertical (the scene until 2026-11-24). "
         )
         + f"Trajectories: {plot.relative_to(REPO)}.",
         "",
@@ -769,6 +811,11 @@ def main() -> None:
     unjudged = {s.name for s in scenes if s.base_roll is None and s.big_enough}
     if unjudged & {r.scene for r in kept}:
         lines += ["", f"Roll where it is not judged (no verticals to read it by): {rolled_off(kept, unjudged)}."]
+    lines += [
+        "",
+        f"Level asks on the photos whose roll is judged that turned the camera away from level (a reading that is "
+        f"confidently wrong): {wrong_way_line(kept)}.",
+    ]
     as_read = [r for r in kept if r.reached_as_read_at is not None and r.reached_as_read_at <= GOAL_MOVES]
     lines += [
         "",

@@ -449,3 +449,31 @@ def test_while_a_level_ask_is_shown_the_verticals_are_read_every_few_frames(live
         shown = analyzer(Frame(level, i, i / 30)).guidance.advice
         looks.append(analyzer._looked)
     assert shown and shown[0].action != "level_camera" and len(set(looks[-16:])) <= 2, looks
+
+
+@pytest.mark.parametrize("pad", ["padded_scene", "continued_scene"])
+def test_the_closed_loop_scene_shows_no_line_along_the_photo_s_border(pad: str) -> None:
+    """bench/closed_loop.py's virtual camera looks at a photo inside a larger scene. Faded into its mean colour
+    within a fiftieth of its size (`padded_scene`, until 2026-11-24), the photo's border is a straight line that
+    `scene_roll` read as a vertical, level with the photo however the view was rolled: 279 of the closed loop's
+    300 starts reached the target on it, 268 without it. Continued beyond it (`continued_scene`), nothing is read there.
+    The old padding's case shows that the check finds such lines."""
+    import helpers
+
+    from guide.level import vertical_segments
+
+    image = cv2.imread(str(PEOPLE / "tfjs_posenet_baseball.jpg"))  # 513 px: a view at 60% fill shows its border
+    h, w = image.shape[:2]
+    scene, p = getattr(helpers, pad)(image)
+    span = h / 0.6  # photo pixels the view's height spans
+    outside = 0
+    for degrees, (dx, dy) in ((-5.0, (0.0, 0.0)), (4.0, (0.0, 0.0)), (-6.0, (0.0, -0.4)), (5.0, (0.3, 0.4))):
+        cx, cy = w / 2 + dx * w, h / 2 + dy * h  # the view's centre, photo pixels
+        view = framed(scene, p + cx, p + cy, span, degrees)
+        seg = vertical_segments(view)
+        middles = (seg.ends[:, :2] + seg.ends[:, 2:]) / 2 - (320, 240)  # view pixels from the view's centre
+        a = math.radians(degrees)  # back to the photo's own axes, photo pixels
+        u = (middles[:, 0] * math.cos(a) + middles[:, 1] * math.sin(a)) * span / 480 + cx
+        v = (-middles[:, 0] * math.sin(a) + middles[:, 1] * math.cos(a)) * span / 480 + cy
+        outside += int(np.count_nonzero((u < 0) | (u > w) | (v < 0) | (v > h)))
+    assert (outside > 0) == (pad == "padded_scene"), outside

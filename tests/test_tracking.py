@@ -105,8 +105,9 @@ def test_someone_too_close_and_cut_by_the_frame_is_still_the_subject(live_model)
 
 
 def _view(image: np.ndarray, centre: tuple[float, float], height: float, roll: float) -> np.ndarray:
-    """A 640x480 camera view inside `image` as bench/closed_loop.py's virtual camera makes it (the same
-    arithmetic, to the byte): centre and height in image pixels, rolled `roll` degrees."""
+    """A 640x480 camera view inside `image` as bench/closed_loop.py's virtual camera made it until 2026-11-24
+    (the same arithmetic and scene, to the byte; `--scene faded` now): centre and height in image pixels,
+    rolled `roll` degrees."""
     scene, pad = padded_scene(image)
     scale, a = height / 480, np.radians(-roll)
     c, s = np.cos(a) * scale, np.sin(a) * scale
