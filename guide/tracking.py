@@ -287,8 +287,10 @@ class SubjectTracker:
         person = clear[pick]
         look = appearance(image, person)
         lost = self._lost
-        back = lost is not None and look is not None and same_look(lost.look, look) >= SAME_PERSON_LOOK
-        if lost is not None and back and (same_size(person, lost.person) > 0.5 or _stepped(person, look, lost, t)):
+        alike = same_look(lost.look, look) if lost is not None and look is not None else 0.0
+        if lost is not None and alike >= SAME_PERSON_LOOK and (
+            same_size(person, lost.person) > 0.5 or _stepped(person, alike, lost, t)
+        ):
             track_id = lost.id  # back in view
         else:
             track_id, self._next_id = self._next_id, self._next_id + 1
@@ -465,9 +467,10 @@ def _large(person: Person, width: int, height: int) -> bool:
     return y1 - y0 >= 0.4 * height and x1 - x0 >= 0.1 * width
 
 
-def _stepped(person: Person, look: np.ndarray | None, lost: Track, t: float) -> bool:
-    """Back soon, as alike as RETURN_LOOK, and larger or smaller by no more than a step of the user's makes them."""
-    if look is None or not 0.0 <= t - lost.t <= RETURN_SECONDS or same_look(lost.look, look) < RETURN_LOOK:
+def _stepped(person: Person, alike: float, lost: Track, t: float) -> bool:
+    """Back soon, looking `alike` (`same_look`) as much as RETURN_LOOK, and larger or smaller by no more than a step
+    of the user's makes them."""
+    if not 0.0 <= t - lost.t <= RETURN_SECONDS or alike < RETURN_LOOK:
         return False
     return 1 / RETURN_ZOOM <= lost.size_ratio(person) <= RETURN_ZOOM
 
