@@ -21,7 +21,7 @@ from guide.followup import FollowUp
 from guide.group import Group, find_group, group_framing, name_the_cut, span_x
 from guide.guidance import MAX_ADVICE, TEXT, Action, Advice, Guidance, advise
 from guide.target import Target, builtin_target, crop_for, framing_in_crop, target_from_profile
-from guide.horizon import horizon_roll
+from guide.horizon import horizon_line, horizontal_lines, roll_of_horizon
 from guide.level import DISAGREE, LEVEL_TOLERANCE, Roll, SteadyAxis, camera_roll, scene_roll, upright
 from guide.light import Light, measure_light
 from guide.measure import Framing, Landmarks, axis_lean, framing, landmarks, orientation_of
@@ -111,6 +111,7 @@ class Analyzer:
         self.target: Target | None = None
         self.scene: Roll | None = None  # the camera's roll as the scene's verticals show it (`_roll_look`)
         self.horizon: Roll | None = None  # ... as its horizontal lines show it (where the verticals say nothing)
+        self.line: Roll | None = None  # ... as the horizon seen across the picture shows it (ditto)
         self._frames = 0
         self._looked = -ROLL_EVERY  # the frame the scene's lines were last read on
         self.axis = SteadyAxis()  # the subject's body axis while they stand still
@@ -151,7 +152,7 @@ class Analyzer:
         # The parse's people by their mask (the wall behind them stays in play), the others by their box.
         others, mask = [p.bbox for p in self.tracker.others], (body.mask, body.grid)
         if look:
-            self.scene, self.horizon = scene_roll(frame.image, others, mask), None
+            self.scene, self.horizon, self.line = scene_roll(frame.image, others, mask), None, None
         self._frames += 1
         marks = fr = None
         members: Group | None = None
@@ -173,12 +174,16 @@ class Analyzer:
                 self.axis.reset()
                 self._axis_of, self._leaning = tracked.subject_id, None
             steady = self.axis.update(frame.t, None if lean is None else lean[0], standing)
-            # The horizon (14 ms at 640 wide, at the looks of `_roll_look`) is read only where it can count: an
-            # upright body, and verticals that say nothing or stand apart from that body (`camera_roll`).
+            # The horizontal lines (14 ms at 640 wide, at the looks of `_roll_look`) are read only where they can
+            # count (`camera_roll`): the horizon seen where the verticals say nothing; the horizon from vanishing
+            # points for an upright body, where the verticals say nothing or stand apart from that body.
             doubt = self.scene is None or (lean is not None and abs(self.scene.degrees - lean[0]) > DISAGREE / 2)
-            if look and standing and lean is not None and doubt:
-                self.horizon = horizon_roll(frame.image, others, mask)
-            roll = camera_roll(self.scene, steady, steady is not None, self.horizon)
+            arbiter = standing and lean is not None and doubt
+            if look and (self.scene is None or arbiter):
+                lines = horizontal_lines(frame.image, others, mask)
+                self.line = horizon_line(lines) if self.scene is None else None
+                self.horizon = roll_of_horizon(lines) if arbiter else None
+            roll = camera_roll(self.scene, steady, steady is not None, self.horizon, self.line)
             if look and self.scene is not None and standing and lean is not None:  # does the axis lean?
                 apart = abs(lean[0] - self.scene.degrees) > DISAGREE
                 self._leaning = frame.t if apart and (roll is None or roll.source != "horizon") else None
@@ -192,7 +197,7 @@ class Analyzer:
             elif self._roll is not None and frame.t - self._roll[1] <= ROLL_COAST:
                 roll = self._roll[0]
             fr = replace(fr, tilt_deg=None if roll is None else roll.degrees)
-            if roll is not None and roll.source in ("scene", "horizon") and "tilt_deg" in target.values:
+            if roll is not None and roll.source in ("scene", "horizon", "horizon_line") and "tilt_deg" in target.values:
                 target = replace(target, values={**target.values, "tilt_deg": (0.0, LEVEL_TOLERANCE)})
             elif roll is not None and roll.source == "body":
                 target = replace(target, weak_tilt=True)  # asked only beyond its tolerance, a little at a time

@@ -21,6 +21,17 @@ MAX_ERROR. A horizon alone is never the last word: `guide.level.camera_roll`
 takes it only where an upright person's axis agrees (two independent readings);
 a wall's lines and a floor's folds meet at some "vanishing point" too.
 
+`horizon_line` reads the horizon itself where it is seen: a sea's or a lake's
+edge, one straight line across the whole picture behind the person. A
+horizontal line at the camera's height lies on the horizon whichever way it
+runs, so it is level in the picture exactly when the camera is. Another line
+across the picture (a wall's or a fence's edge) is level where it faces the
+camera, and one seen at an angle slopes by about its distance from the horizon
+times that angle's tangent. So the line is taken only where it crosses a
+standing person at a height a camera is held at (which bounds that distance),
+and `guide.level.camera_roll` takes it only where the verticals say nothing
+and an upright body's axis does not disagree.
+
 Angles are degrees with `guide.level`'s sign: positive when the picture's
 verticals lean right at the top, which is a horizon that falls to the right.
 """
@@ -69,6 +80,17 @@ BELOW_HEAD = 2.0
 MAX_ERROR = 1.0  # degrees: the horizon's angle must be known to this standard error
 MAX_ROLL = 20.0  # degrees: a steeper "horizon" is something else
 NOISE_FLOOR = 0.2  # degrees: a segment's angle is never taken as better known than this
+# The horizon seen (`horizon_line`): one straight line whose pieces reach across LINE_SPAN of the picture's width
+# and cover LINE_COVER of it (a person stands in front of its middle), each piece within LINE_ANGLE degrees of it
+# and its ends within LINE_OFFSET picture heights (1.5 pixels at 640x480), crossing the person's middle column
+# between LINE_LOW and LINE_HIGH of their height above their feet (a camera held from the hip to above the head).
+# Lines that qualify and part by more than LINE_AGREE degrees: nothing (two such lines, and one is no horizon).
+LINE_SPAN = 0.8
+LINE_COVER = 0.45
+LINE_ANGLE = 1.0
+LINE_OFFSET = 0.003
+LINE_LOW, LINE_HIGH = 0.3, 1.2
+LINE_AGREE = 2.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +103,7 @@ class Lines:
     # A person's middle column, feet and height (centre-relative, picture heights), where the mask shows them
     # whole: the horizon crosses a standing person at the camera's height, above their feet (see ABOVE_FEET).
     person: tuple[float, float, float] | None = None
+    width: float | None = None  # the picture's width in picture heights
 
 
 def horizontal_lines(
@@ -93,7 +116,7 @@ def horizontal_lines(
     h, w = image_bgr.shape[:2]
     found, scale, (sw, sh) = line_segments(image_bgr, WORK_WIDTH)
     if not len(found):
-        return Lines(np.zeros((0, 4)), np.zeros(0))
+        return Lines(np.zeros((0, 4)), np.zeros(0), None, w / h)
     person = None
     x0, y0, x1, y1 = found.T
     flip = x1 < x0  # orient every segment left -> right
@@ -124,7 +147,7 @@ def horizontal_lines(
                 person = ((middle - sw / 2) / sh, (bottom - sh / 2) / sh, tall / sh)
         keep &= off_people(found, scale, (), on)
     ends = (np.stack([x0, y0, x1, y1], axis=1)[keep] - np.array([sw, sh, sw, sh]) / 2.0) / sh
-    return Lines(ends, length[keep], person)
+    return Lines(ends, length[keep], person, sw / sh)
 
 
 def _homogeneous(ends: np.ndarray) -> np.ndarray:
@@ -235,7 +258,7 @@ def roll_of_horizon(lines: Lines) -> Roll | None:
     if len(lines.length) < 2 * MIN_MEMBERS:
         return None
     keep = np.argsort(-lines.length)[:MAX_CANDIDATES]
-    lines = Lines(lines.ends[keep], lines.length[keep], lines.person)
+    lines = Lines(lines.ends[keep], lines.length[keep], lines.person, lines.width)
     strong = [
         (p, m)
         for p, m in vanishing_points(lines)
@@ -271,6 +294,57 @@ def roll_of_horizon(lines: Lines) -> Roll | None:
     if abs(degrees) > MAX_ROLL or error > MAX_ERROR:
         return None
     return Roll(degrees, 1.0 - error / MAX_ERROR, "horizon")
+
+
+def _on_line(ends: np.ndarray, point: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """Which segments lie along the line through `point` in `direction` (unit): within LINE_ANGLE and LINE_OFFSET."""
+    d, normal = ends[:, 2:] - ends[:, :2], np.array([-direction[1], direction[0]])
+    turn = np.degrees(np.arcsin(np.minimum(1.0, np.abs(d @ normal) / np.hypot(*d.T))))
+    off = np.maximum(np.abs((ends[:, :2] - point) @ normal), np.abs((ends[:, 2:] - point) @ normal))
+    return np.asarray((turn <= LINE_ANGLE) & (off <= LINE_OFFSET))
+
+
+def horizon_line(lines: Lines) -> Roll | None:
+    """The roll shown by a straight line across the whole picture that crosses a standing person at about the
+    camera's height (a sea's horizon), or None: no such line, the person's feet unseen, or two such lines that
+    disagree. See LINE_SPAN."""
+    if lines.person is None or lines.width is None or not len(lines.length):
+        return None
+    x, feet, tall = lines.person
+    ends, length = lines.ends, lines.length
+    found: dict[bytes, tuple[float, float]] = {}  # member set -> (cover, degrees)
+    seen = np.zeros(len(length), bool)  # segments already on a line tried: they would find it again
+    for i in np.argsort(-length)[:MAX_CANDIDATES]:
+        if seen[i]:
+            continue
+        point, direction = ends[i, :2], (ends[i, 2:] - ends[i, :2]) / max(1e-12, float(length[i]))
+        for _ in range(2):  # the members, then the line fitted through all their ends, then its members
+            members = _on_line(ends, point, direction)
+            if not members.any():
+                break
+            pts = ends[members].reshape(-1, 2)
+            point = pts.mean(axis=0)
+            direction = np.linalg.svd(pts - point)[2][0]
+            direction = direction if direction[0] >= 0 else -direction
+        members = _on_line(ends, point, direction)
+        seen[i] = True
+        seen |= members
+        if not members.any():
+            continue
+        xs = ends[members][:, [0, 2]]
+        span, cover = float(xs.max() - xs.min()) / lines.width, float(length[members].sum()) / lines.width
+        if span < LINE_SPAN or cover < LINE_COVER or abs(direction[0]) < 1e-9:
+            continue
+        y = point[1] + (x - point[0]) * direction[1] / direction[0]  # its height over the person's middle column
+        if feet - LINE_HIGH * tall <= y <= feet - LINE_LOW * tall:
+            found[members.tobytes()] = (cover, float(np.degrees(np.arctan2(direction[1], direction[0]))))
+    if not found:
+        return None
+    angles = [degrees for _, degrees in found.values()]
+    cover, degrees = max(found.values())
+    if max(angles) - min(angles) > LINE_AGREE or abs(degrees) > MAX_ROLL:
+        return None
+    return Roll(degrees, min(1.0, cover), "horizon_line")
 
 
 def horizon_roll(

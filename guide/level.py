@@ -25,7 +25,8 @@ says nothing when the two disagree; a body's axis leans a few degrees with
 pose, so guidance asks only what lies beyond its tolerance from it. Where
 the verticals say nothing (or read something else), the horizon
 (`guide.horizon`: the horizontal lines' vanishing points) is the reading
-when an upright body's axis agrees with it.
+when an upright body's axis agrees with it; where the horizon itself is seen
+(a sea's edge across the picture), it is the reading.
 
 Angles are degrees, positive when the picture's verticals lean towards its
 right at the top, which is what a camera rolled anticlockwise shows (the same
@@ -78,7 +79,8 @@ _LSD = cv2.createLineSegmentDetector()  # sub-pixel segments: their angles are g
 
 @dataclass(frozen=True)
 class Roll:
-    """The camera's roll in degrees, how sure (0..1), and what it was read from ("scene", "body")."""
+    """The camera's roll in degrees, how sure (0..1), and what it was read from ("scene": the verticals,
+    "horizon": horizontal lines' vanishing points, "horizon_line": the horizon seen, "body")."""
 
     degrees: float
     confidence: float
@@ -483,11 +485,23 @@ class SteadyAxis:
         return float(np.median(leans))
 
 
-def camera_roll(scene: Roll | None, body_lean: float | None, upright: bool, horizon: Roll | None = None) -> Roll | None:
-    """What to tell the user about level: the scene's verticals; the horizon (`guide.horizon`) where an upright
+def camera_roll(
+    scene: Roll | None,
+    body_lean: float | None,
+    upright: bool,
+    horizon: Roll | None = None,
+    line: Roll | None = None,
+) -> Roll | None:
+    """What to tell the user about level: the scene's verticals; where they say nothing, the horizon seen as a
+    line (`guide.horizon.horizon_line`: a sea's edge) unless an upright body or the horizon disagree with it
+    by more than DISAGREE; the horizon (`guide.horizon`) where an upright
     body's axis agrees with it within DISAGREE and the verticals say nothing or disagree with both; else the
     upright body's axis where the verticals say nothing; nothing at all where the verticals and the body
     disagree, or neither is there.
+
+    The horizon seen is taken on its own word: a straight line across the whole picture at the camera's height
+    is level exactly when the camera is (see `guide.horizon`), and where it is in view (a beach, a lake) there
+    is seldom anything else to read.
 
     A horizon alone is not trusted: a floor's folds or a wall's stripes meet at some "vanishing point" too. A
     body's axis leans a few degrees with pose, and a wrong horizon seldom falls within a few degrees of it;
@@ -496,6 +510,8 @@ def camera_roll(scene: Roll | None, body_lean: float | None, upright: bool, hori
     a horizon more than DISAGREE apart with no upright body to side with one: nothing (a wall camera's cable
     read 5 degrees in S8, the horizon -3, the truth -1)."""
     body = Roll(body_lean, 0.5, "body") if body_lean is not None and upright else None
+    if scene is None and line is not None:
+        return None if any(r is not None and abs(r.degrees - line.degrees) > DISAGREE for r in (body, horizon)) else line
     if scene is not None and horizon is not None and body is None and abs(scene.degrees - horizon.degrees) > DISAGREE:
         return None  # two readings of the scene that part, and nobody standing to say which: either may be wrong
     if horizon is not None and (body is None or abs(horizon.degrees - body.degrees) > DISAGREE):

@@ -365,6 +365,118 @@ def test_the_horizon_runs_through_two_walls_vanishing_points_and_above_the_feet(
     assert roll_of_horizon(Lines(ends_array, length, (0.0, -0.35, 0.2))) is None  # feet above it
 
 
+def _across(y: float, degrees: float, gap: tuple[float, float] = (-0.15, 0.15), half: float = 0.66) -> np.ndarray:
+    """A line at height `y` (centre-relative, picture heights) turned `degrees`, in two pieces either side of
+    `gap` (a person in front of it), reaching `half` picture heights either side of the centre."""
+    a = math.radians(degrees)
+    points = [(x, y + x * math.tan(a)) for x in (-half, gap[0], gap[1], half)]
+    return np.array([[*points[0], *points[1]], [*points[2], *points[3]]])
+
+
+def test_the_horizon_seen_is_read_where_it_crosses_a_standing_person_at_a_camera_s_height() -> None:
+    """A straight line across the picture, in two pieces either side of the person, is read to a tenth of a
+    degree where it crosses them between LINE_LOW and LINE_HIGH of their height above their feet; higher or
+    lower (a wall's top edge, a kerb), across half the picture only, or beside another such line at another
+    angle, nothing is said."""
+    from guide.horizon import Lines, horizon_line
+
+    def read(ends: np.ndarray, person: tuple[float, float, float] | None = (0.0, 0.4, 0.7)):  # type: ignore[no-untyped-def]
+        length = np.hypot(ends[:, 2] - ends[:, 0], ends[:, 3] - ends[:, 1])
+        return horizon_line(Lines(ends, length, person, 4 / 3))
+
+    for degrees in (-6.0, 0.0, 3.5):
+        sea = read(_across(-0.05, degrees))  # 0.64 of the person's height above their feet
+        assert sea is not None and sea.source == "horizon_line"
+        assert sea.degrees == pytest.approx(degrees, abs=0.1)
+    assert read(_across(-0.05, 2.0), person=None) is None  # feet unseen: no height to check the line against
+    assert read(_across(-0.45, 2.0)) is None  # 1.21 heights above the feet: above any camera held by hand
+    assert read(_across(0.25, 2.0)) is None  # 0.21 heights above the feet: a kerb, a step, a low wall
+    assert read(_across(-0.05, 2.0)[:1]) is None  # across half the picture
+    assert read(np.vstack([_across(-0.05, 2.0), _across(0.1, -1.0)])) is None  # two "horizons" 3 degrees apart
+    both = read(np.vstack([_across(-0.05, 2.0), _across(0.1, 1.2)]))  # the sea's edge and the surf's: as one
+    assert both is not None and both.degrees == pytest.approx(2.0, abs=0.1)
+
+
+def test_the_horizon_seen_is_trusted_where_the_verticals_say_nothing() -> None:
+    from guide.level import Roll
+
+    line, scene = Roll(3.0, 0.9, "horizon_line"), Roll(-1.0, 0.9, "scene")
+    assert camera_roll(None, None, False, None, line) == line  # nobody upright: the sea alone
+    assert camera_roll(None, 5.0, True, None, line) == line  # an upright body within DISAGREE
+    assert camera_roll(None, 8.0, True, None, line) is None  # an upright body 5 off: one of them is wrong
+    assert camera_roll(None, None, False, Roll(-3.0, 0.8, "horizon"), line) is None  # vanishing points 6 off
+    assert camera_roll(scene, None, False, None, line) == scene  # the verticals first, as before
+
+
+BEACH = "tfjs_pose.jpg"  # the sea's horizon either side of a person in a lunge; the photo's own roll +0.05
+BEACH_ROLL = 0.05
+
+
+@pytest.mark.parametrize("degrees", [-6.0, -2.5, 3.0, 6.0])
+def test_a_beach_s_horizon_reads_the_roll_where_nothing_else_can(model, degrees: float) -> None:  # type: ignore[no-untyped-def]
+    """tfjs_pose: no verticals, and a lunge is no plumb line; the sea's horizon behind the person is read within
+    a quarter of a degree."""
+    from guide.analyze import parse_still
+    from guide.horizon import horizon_line, horizontal_lines
+    from guide.measure import axis_lean
+
+    view = framed(cv2.imread(str(PEOPLE / BEACH)), 500, 400, 580, degrees)
+    body, _ = parse_still(model, view)
+    mask = (body.mask, body.grid)
+    kp = body.people[body.subject].keypoints
+    lean = axis_lean(kp)
+    assert scene_roll(view, [], mask) is None and not upright(kp)  # nothing else to read the roll by
+    line = horizon_line(horizontal_lines(view, [], mask))
+    roll = camera_roll(None, None if lean is None else lean[0], upright(kp), None, line)
+    assert roll is not None and roll.source == "horizon_line"
+    assert roll.degrees == pytest.approx(degrees + BEACH_ROLL, abs=0.25)
+
+
+@pytest.mark.parametrize("degrees", [-5.0, 5.0])
+def test_live_asks_to_level_a_crooked_sea_the_right_way(live_model, degrees: float) -> None:  # type: ignore[no-untyped-def]
+    """The live analyzer over a rolled beach view (2 s at 15 fps): until 2026-11-24 it said nothing of level
+    there (no verticals, and nobody upright); now it asks the turn that undoes the roll."""
+    view = framed(cv2.imread(str(PEOPLE / BEACH)), 500, 400, 580, degrees)
+    analyzer = Analyzer(live_model, None, LiveOptions(window=False))
+    texts = [
+        a.text
+        for i in range(30)
+        for a in analyzer(Frame(view, i, i / 15)).guidance.advice
+        if a.action == "level_camera"
+    ]
+    # A camera rolled anticlockwise (positive) is turned clockwise, and the other way round.
+    assert texts and all(("anticlockwise" in t) == (degrees < 0) for t in texts), texts
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mmpose_S7_Greeting.55011271_000396.jpg",
+        "mmpose_TS2_001850.jpg",
+        "tfjs_posenet_baseball.jpg",
+        "tfjs_posenet_backpackman.jpg",
+        "tfjs_posenet_frisbee.jpg",
+        "openpose_COCO_val2014_000000000589.jpg",
+    ],
+)
+def test_no_horizon_is_seen_in_rooms_fields_and_streets(model, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A room's baseboards, a green screen's folds, a fence's rails, a path's edges and a treeline are no
+    horizon: rolled 4 degrees either way, with the feet in the picture (so the height test can speak), the
+    horizon seen says nothing."""
+    from guide.analyze import parse_still
+    from guide.horizon import horizon_line, horizontal_lines
+
+    image = cv2.imread(str(PEOPLE / name))
+    body, _ = parse_still(model, image)
+    x0, y0, x1, y1 = body.people[body.subject].bbox
+    for degrees in (-4.0, 4.0):
+        view = framed(image, (x0 + x1) / 2, (y0 + y1) / 2, 1.4 * (y1 - y0), degrees)
+        parse, _ = parse_still(model, view)
+        lines = horizontal_lines(view, [], (parse.mask, parse.grid))
+        assert lines.person is not None  # the feet are in: the test is not one of silence for want of them
+        assert horizon_line(lines) is None, (name, degrees)
+
+
 def test_a_walker_s_axis_is_no_plumb_line_a_stander_s_is() -> None:
     """The street clip's walker read upright at mid-stride only, her axis -11 to +2 degrees over those frames,
     and a level camera was asked to turn 5 degrees. Standing still, the axis counts once seen for a while."""
