@@ -175,13 +175,15 @@ class Analyzer:
                 self._axis_of, self._leaning = tracked.subject_id, None
             steady = self.axis.update(frame.t, None if lean is None else lean[0], standing)
             # The horizontal lines (14 ms at 640 wide, at the looks of `_roll_look`) are read only where they can
-            # count (`camera_roll`): the horizon seen where the verticals say nothing; the horizon from vanishing
-            # points for an upright body, where the verticals say nothing or stand apart from that body.
+            # count (`camera_roll`): the horizon seen where the verticals say nothing and the feet are in view (its
+            # height is checked against them); the horizon from vanishing points for an upright body, where the
+            # verticals say nothing or stand apart from that body.
             doubt = self.scene is None or (lean is not None and abs(self.scene.degrees - lean[0]) > DISAGREE / 2)
             arbiter = standing and lean is not None and doubt
-            if look and (self.scene is None or arbiter):
+            seen = self.scene is None and marks.feet is not None and "feet" not in marks.cut
+            if look and (seen or arbiter):
                 lines = horizontal_lines(frame.image, others, mask)
-                self.line = horizon_line(lines) if self.scene is None else None
+                self.line = horizon_line(lines) if seen else None
                 self.horizon = roll_of_horizon(lines) if arbiter else None
             roll = camera_roll(self.scene, steady, steady is not None, self.horizon, self.line)
             if look and self.scene is not None and standing and lean is not None:  # does the axis lean?

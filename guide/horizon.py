@@ -17,9 +17,10 @@ baseboards meet is no vanishing point). The horizon is the line through the
 first two; its angle's standard error comes from the segments' residuals. It
 says nothing unless the two points can be two orthogonal directions of the
 room seen by a plausible lens (see FOCAL_RANGE) and the angle is known to
-MAX_ERROR. A horizon alone is never the last word: `guide.level.camera_roll`
-takes it only where an upright person's axis agrees (two independent readings);
-a wall's lines and a floor's folds meet at some "vanishing point" too.
+MAX_ERROR. A horizon from vanishing points alone is never the last word:
+`guide.level.camera_roll` takes it only where an upright person's axis agrees
+(two independent readings); a wall's lines and a floor's folds meet at some
+"vanishing point" too.
 
 `horizon_line` reads the horizon itself where it is seen: a sea's or a lake's
 edge, one straight line across the whole picture behind the person. A
@@ -28,9 +29,9 @@ runs, so it is level in the picture exactly when the camera is. Another line
 across the picture (a wall's or a fence's edge) is level where it faces the
 camera, and one seen at an angle slopes by about its distance from the horizon
 times that angle's tangent. So the line is taken only where it crosses a
-standing person at a height a camera is held at (which bounds that distance),
-and `guide.level.camera_roll` takes it only where the verticals say nothing
-and an upright body's axis does not disagree.
+person at a height a camera is held at (which bounds that distance), and
+`guide.level.camera_roll` takes it only where the verticals say nothing, and
+neither an upright body's axis nor the vanishing points' horizon disagree.
 
 Angles are degrees with `guide.level`'s sign: positive when the picture's
 verticals lean right at the top, which is a horizon that falls to the right.
@@ -84,13 +85,14 @@ NOISE_FLOOR = 0.2  # degrees: a segment's angle is never taken as better known t
 # and cover LINE_COVER of it (a person stands in front of its middle), each piece within LINE_ANGLE degrees of it
 # and its ends within LINE_OFFSET picture heights (1.5 pixels at 640x480), crossing the person's middle column
 # between LINE_LOW and LINE_HIGH of their height above their feet (a camera held from the hip to above the head).
-# Lines that qualify and part by more than LINE_AGREE degrees: nothing (two such lines, and one is no horizon).
+# Lines that qualify and part by more than LINE_AGREE degrees: nothing (two such lines, and one is no horizon; the
+# sea's edge and the surf's below it agree within a tenth).
 LINE_SPAN = 0.8
 LINE_COVER = 0.45
 LINE_ANGLE = 1.0
 LINE_OFFSET = 0.003
 LINE_LOW, LINE_HIGH = 0.3, 1.2
-LINE_AGREE = 2.0
+LINE_AGREE = 1.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ class Lines:
     # whole: the horizon crosses a standing person at the camera's height, above their feet (see ABOVE_FEET).
     person: tuple[float, float, float] | None = None
     width: float | None = None  # the picture's width in picture heights
+    # Which segments lie in the reach of the person's arms (see ARM_REACH): left out of the vanishing points, kept
+    # for the horizon seen (at eye height it runs through that reach; an arm is no line across the picture).
+    by_arms: np.ndarray | None = None
 
 
 def horizontal_lines(
@@ -112,11 +117,11 @@ def horizontal_lines(
     mask: tuple[np.ndarray, Grid] | None = None,
 ) -> Lines:
     """Long, nearly horizontal segments that are not on a person (`people`'s boxes, image pixels; `mask`, a
-    person mask on its grid, and the reach of the arms beside it)."""
+    person mask on its grid), and which of them lie in the reach of the arms beside it."""
     h, w = image_bgr.shape[:2]
     found, scale, (sw, sh) = line_segments(image_bgr, WORK_WIDTH)
     if not len(found):
-        return Lines(np.zeros((0, 4)), np.zeros(0), None, w / h)
+        return Lines(np.zeros((0, 4)), np.zeros(0), None, w / h, np.zeros(0, bool))
     person = None
     x0, y0, x1, y1 = found.T
     flip = x1 < x0  # orient every segment left -> right
@@ -128,6 +133,7 @@ def horizontal_lines(
     edge = BORDER * sh
     keep &= ~((np.maximum(y0, y1) < edge) | (np.minimum(y0, y1) > sh - 1 - edge))
     mx, my = (x0 + x1) / 2, (y0 + y1) / 2  # work pixels
+    by_arms = np.zeros(len(found), bool)
     keep &= off_people(found, scale, people, None)
     if mask is not None and keep.any():
         on = people_at(mask, (w, h), (sw, sh))
@@ -141,13 +147,12 @@ def horizontal_lines(
                 float(ys.max() - ys.min()),
                 float(np.median(xs)),
             )
-            arms = (np.abs(mx - middle) <= ARM_REACH * tall) & (my >= top - 0.1 * tall)
-            keep &= ~(arms & (my <= top + ARM_BAND * tall))
+            by_arms = (np.abs(mx - middle) <= ARM_REACH * tall) & (my >= top - 0.1 * tall) & (my <= top + ARM_BAND * tall)
             if bottom < (1.0 - BORDER) * sh and tall > 0:  # the feet are in the picture
                 person = ((middle - sw / 2) / sh, (bottom - sh / 2) / sh, tall / sh)
         keep &= off_people(found, scale, (), on)
     ends = (np.stack([x0, y0, x1, y1], axis=1)[keep] - np.array([sw, sh, sw, sh]) / 2.0) / sh
-    return Lines(ends, length[keep], person, sw / sh)
+    return Lines(ends, length[keep], person, sw / sh, by_arms[keep])
 
 
 def _homogeneous(ends: np.ndarray) -> np.ndarray:
@@ -255,9 +260,10 @@ def _angle(p: np.ndarray, q: np.ndarray) -> float:
 
 def roll_of_horizon(lines: Lines) -> Roll | None:
     """The horizon's angle through the two strongest vanishing points, or None (see the module's doc)."""
-    if len(lines.length) < 2 * MIN_MEMBERS:
+    free = np.ones(len(lines.length), bool) if lines.by_arms is None else ~lines.by_arms
+    if np.count_nonzero(free) < 2 * MIN_MEMBERS:
         return None
-    keep = np.argsort(-lines.length)[:MAX_CANDIDATES]
+    keep = np.flatnonzero(free)[np.argsort(-lines.length[free])][:MAX_CANDIDATES]
     lines = Lines(lines.ends[keep], lines.length[keep], lines.person, lines.width)
     strong = [
         (p, m)
@@ -299,43 +305,65 @@ def roll_of_horizon(lines: Lines) -> Roll | None:
 def _on_line(ends: np.ndarray, point: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """Which segments lie along the line through `point` in `direction` (unit): within LINE_ANGLE and LINE_OFFSET."""
     d, normal = ends[:, 2:] - ends[:, :2], np.array([-direction[1], direction[0]])
-    turn = np.degrees(np.arcsin(np.minimum(1.0, np.abs(d @ normal) / np.hypot(*d.T))))
+    turn = np.degrees(np.arcsin(np.minimum(1.0, np.abs(d @ normal) / np.maximum(np.hypot(*d.T), 1e-12))))
     off = np.maximum(np.abs((ends[:, :2] - point) @ normal), np.abs((ends[:, 2:] - point) @ normal))
     return np.asarray((turn <= LINE_ANGLE) & (off <= LINE_OFFSET))
 
 
+def _fit_line(ends: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The segments along segment `seed`'s line (`_on_line`), found again twice about the line fitted through
+    all their ends; and that line: a point on it and its direction (unit, pointing right)."""
+    point = ends[seed, :2]
+    direction = (ends[seed, 2:] - point) / max(1e-12, float(np.hypot(*(ends[seed, 2:] - point))))
+    members = _on_line(ends, point, direction)
+    for _ in range(2):
+        if not members.any():
+            break
+        pts = ends[members].reshape(-1, 2)
+        point = pts.mean(axis=0)
+        direction = np.linalg.svd(pts - point)[2][0]
+        direction = direction if direction[0] >= 0 else -direction
+        members = _on_line(ends, point, direction)
+    return members, point, direction
+
+
+def _covered(xs: np.ndarray) -> float:
+    """How much of the x axis the intervals (rows x0, x1) cover together: the two edges of a wire, a rail's
+    top and bottom, count once."""
+    total, reach = 0.0, -np.inf
+    for a, b in sorted(map(sorted, xs.tolist())):
+        if b > reach:
+            total += b - max(a, reach)
+            reach = b
+    return total
+
+
 def horizon_line(lines: Lines) -> Roll | None:
-    """The roll shown by a straight line across the whole picture that crosses a standing person at about the
-    camera's height (a sea's horizon), or None: no such line, the person's feet unseen, or two such lines that
-    disagree. See LINE_SPAN."""
+    """The roll shown by a straight line across the whole picture that crosses a person, whose feet are in view,
+    at about the camera's height (a sea's horizon), or None: no such line, the feet unseen, or two such lines
+    more than LINE_AGREE apart. See LINE_SPAN.
+
+    The band is taken from the mask's height: a person crouching, seated, or cut at the top reads short, and
+    the band sits lower than their standing height would put it."""
     if lines.person is None or lines.width is None or not len(lines.length):
         return None
     x, feet, tall = lines.person
-    ends, length = lines.ends, lines.length
     found: dict[bytes, tuple[float, float]] = {}  # member set -> (cover, degrees)
-    seen = np.zeros(len(length), bool)  # segments already on a line tried: they would find it again
-    for i in np.argsort(-length)[:MAX_CANDIDATES]:
+    seen = np.zeros(len(lines.length), bool)  # segments already on a line tried: they would find it again
+    for i in np.argsort(-lines.length)[:MAX_CANDIDATES]:
         if seen[i]:
             continue
-        point, direction = ends[i, :2], (ends[i, 2:] - ends[i, :2]) / max(1e-12, float(length[i]))
-        for _ in range(2):  # the members, then the line fitted through all their ends, then its members
-            members = _on_line(ends, point, direction)
-            if not members.any():
-                break
-            pts = ends[members].reshape(-1, 2)
-            point = pts.mean(axis=0)
-            direction = np.linalg.svd(pts - point)[2][0]
-            direction = direction if direction[0] >= 0 else -direction
-        members = _on_line(ends, point, direction)
+        members, point, direction = _fit_line(lines.ends, int(i))
         seen[i] = True
         seen |= members
         if not members.any():
             continue
-        xs = ends[members][:, [0, 2]]
-        span, cover = float(xs.max() - xs.min()) / lines.width, float(length[members].sum()) / lines.width
-        if span < LINE_SPAN or cover < LINE_COVER or abs(direction[0]) < 1e-9:
+        xs = lines.ends[members][:, [0, 2]]
+        span, cover = float(xs.max() - xs.min()) / lines.width, _covered(xs) / lines.width
+        if span < LINE_SPAN or cover < LINE_COVER:
             continue
-        y = point[1] + (x - point[0]) * direction[1] / direction[0]  # its height over the person's middle column
+        # Its height over the person's middle column (pieces lie within MAX_SLOPE of horizontal: direction[0] > 0.8).
+        y = point[1] + (x - point[0]) * direction[1] / direction[0]
         if feet - LINE_HIGH * tall <= y <= feet - LINE_LOW * tall:
             found[members.tobytes()] = (cover, float(np.degrees(np.arctan2(direction[1], direction[0]))))
     if not found:

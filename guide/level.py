@@ -25,8 +25,9 @@ says nothing when the two disagree; a body's axis leans a few degrees with
 pose, so guidance asks only what lies beyond its tolerance from it. Where
 the verticals say nothing (or read something else), the horizon
 (`guide.horizon`: the horizontal lines' vanishing points) is the reading
-when an upright body's axis agrees with it; where the horizon itself is seen
-(a sea's edge across the picture), it is the reading.
+when an upright body's axis agrees with it. Where the verticals say nothing
+and the horizon itself is seen (a sea's edge across the picture), that is the
+reading.
 
 Angles are degrees, positive when the picture's verticals lean towards its
 right at the top, which is what a camera rolled anticlockwise shows (the same
@@ -493,8 +494,8 @@ def camera_roll(
     line: Roll | None = None,
 ) -> Roll | None:
     """What to tell the user about level: the scene's verticals; where they say nothing, the horizon seen as a
-    line (`guide.horizon.horizon_line`: a sea's edge) unless an upright body or the horizon disagree with it
-    by more than DISAGREE; the horizon (`guide.horizon`) where an upright
+    line (`guide.horizon.horizon_line`: a sea's edge), and nothing at all where an upright body or the
+    vanishing points' horizon lie more than DISAGREE from it; the horizon (`guide.horizon`) where an upright
     body's axis agrees with it within DISAGREE and the verticals say nothing or disagree with both; else the
     upright body's axis where the verticals say nothing; nothing at all where the verticals and the body
     disagree, or neither is there.
