@@ -56,10 +56,11 @@ MAX_SLOPE = 35.0  # degrees from horizontal a segment may slope: a side wall's b
 MIN_LENGTH = 0.06  # segments at least this share of the picture's height
 MAX_CANDIDATES = 60  # the longest segments (pairs: 1770 hypotheses, a few milliseconds)
 BORDER = 0.015  # a segment hugging the picture's top or bottom edge (share of the height) is its border
-# Arms held out sideways are long, straight and nearly horizontal, and a live parse's mask often misses them: no
-# segment is taken within ARM_REACH person heights either side of the mask's middle column, from a tenth of a
-# height above the mask's top down to ARM_BAND of its height (the chest; shoulders lie at about 0.18). Down to
-# the hips (0.6) it also took the wall's lines behind the torso: the S7/S8 views read a third less often.
+# Arms held out sideways are long, straight and nearly horizontal, and a live parse's mask often misses them: the
+# segments within ARM_REACH person heights either side of the mask's middle column, from a tenth of a height above
+# the mask's top down to ARM_BAND of its height (the chest; shoulders lie at about 0.18), are flagged (`by_arms`):
+# left out of the vanishing points, kept for the horizon seen (at eye height it runs through there). Down to the
+# hips (0.6) the flag also took the wall's lines behind the torso: the S7/S8 views read a third less often.
 ARM_REACH = 0.55
 ARM_BAND = 0.35
 BANDWIDTH = 1.0  # degrees: how closely a segment must point at a hypothesis to support it (Gaussian)
@@ -85,8 +86,7 @@ NOISE_FLOOR = 0.2  # degrees: a segment's angle is never taken as better known t
 # and cover LINE_COVER of it (a person stands in front of its middle), each piece within LINE_ANGLE degrees of it
 # and its ends within LINE_OFFSET picture heights (1.5 pixels at 640x480), crossing the person's middle column
 # between LINE_LOW and LINE_HIGH of their height above their feet (a camera held from the hip to above the head).
-# Lines that qualify and part by more than LINE_AGREE degrees: nothing (two such lines, and one is no horizon; the
-# sea's edge and the surf's below it agree within a tenth).
+# Lines that qualify and part by more than LINE_AGREE degrees: nothing (two such lines, and one is no horizon).
 LINE_SPAN = 0.8
 LINE_COVER = 0.45
 LINE_ANGLE = 1.0
@@ -147,7 +147,8 @@ def horizontal_lines(
                 float(ys.max() - ys.min()),
                 float(np.median(xs)),
             )
-            by_arms = (np.abs(mx - middle) <= ARM_REACH * tall) & (my >= top - 0.1 * tall) & (my <= top + ARM_BAND * tall)
+            reach = np.abs(mx - middle) <= ARM_REACH * tall
+            by_arms = reach & (my >= top - 0.1 * tall) & (my <= top + ARM_BAND * tall)
             if bottom < (1.0 - BORDER) * sh and tall > 0:  # the feet are in the picture
                 person = ((middle - sw / 2) / sh, (bottom - sh / 2) / sh, tall / sh)
         keep &= off_people(found, scale, (), on)
@@ -328,8 +329,8 @@ def _fit_line(ends: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _covered(xs: np.ndarray) -> float:
-    """How much of the x axis the intervals (rows x0, x1) cover together: the two edges of a wire, a rail's
-    top and bottom, count once."""
+    """How much of the x axis the intervals (rows x0, x1) cover together: a thin wire's or rail's two edges
+    (both on one fitted line) count once."""
     total, reach = 0.0, -np.inf
     for a, b in sorted(map(sorted, xs.tolist())):
         if b > reach:
@@ -343,8 +344,9 @@ def horizon_line(lines: Lines) -> Roll | None:
     at about the camera's height (a sea's horizon), or None: no such line, the feet unseen, or two such lines
     more than LINE_AGREE apart. See LINE_SPAN.
 
-    The band is taken from the mask's height: a person crouching, seated, or cut at the top reads short, and
-    the band sits lower than their standing height would put it."""
+    The band is taken from the mask: its lowest row, above the picture's bottom, is taken for the feet (legs
+    hidden by water or a low wall count as feet seen), and its height for the person's (crouching, seated, or
+    cut at the top, they read short, and the band sits lower than their standing height would put it)."""
     if lines.person is None or lines.width is None or not len(lines.length):
         return None
     x, feet, tall = lines.person

@@ -27,7 +27,8 @@ the verticals say nothing (or read something else), the horizon
 (`guide.horizon`: the horizontal lines' vanishing points) is the reading
 when an upright body's axis agrees with it. Where the verticals say nothing
 and the horizon itself is seen (a sea's edge across the picture), that is the
-reading.
+reading, unless an upright body's axis or the vanishing points' horizon
+disagree with it.
 
 Angles are degrees, positive when the picture's verticals lean towards its
 right at the top, which is what a camera rolled anticlockwise shows (the same

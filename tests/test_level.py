@@ -402,6 +402,28 @@ def test_the_horizon_seen_is_read_where_it_crosses_a_standing_person_at_a_camera
     assert read(np.vstack([wire, wire + [0, 0.001, 0, 0.001]])) is None
 
 
+def test_the_vanishing_points_leave_out_the_arms_reach_as_before() -> None:
+    """Segments in the reach of the arms are flagged, not dropped (the horizon seen needs them): the vanishing
+    points read exactly what they read with those segments gone."""
+    from guide.horizon import Lines, roll_of_horizon
+
+    a = math.radians(2.0)
+    along, up = np.array([math.cos(a), math.sin(a)]), np.array([math.sin(a), -math.cos(a)])
+    left, right = tuple(0.3 * up - 3.0 * along), tuple(0.3 * up + 1.2 * along)
+    walls = np.array(
+        _converging(left, [(0.1, 0.3), (0.3, 0.1), (0.4, -0.05), (0.2, 0.45)])
+        + _converging(right, [(-0.6, 0.4), (-0.55, 0.1), (-0.4, -0.4), (-0.5, 0.25)])
+    )
+    arm = np.array([[-0.3, -0.2, 0.3, -0.05], [-0.25, -0.1, 0.25, -0.16]])  # arms held out, across both walls' lines
+    ends = np.vstack([arm[:1], walls[:4], arm[1:], walls[4:]])
+    by_arms = np.array([True, False, False, False, False, True, False, False, False, False])
+    length = np.hypot(ends[:, 2] - ends[:, 0], ends[:, 3] - ends[:, 1])
+    flagged = roll_of_horizon(Lines(ends, length, (0.0, 0.4, 0.6), 4 / 3, by_arms))
+    gone = roll_of_horizon(Lines(ends[~by_arms], length[~by_arms], (0.0, 0.4, 0.6), 4 / 3))
+    assert flagged is not None and flagged == gone
+    assert roll_of_horizon(Lines(ends, length, (0.0, 0.4, 0.6), 4 / 3)) != gone  # the arms, taken, would count
+
+
 def test_the_horizon_seen_is_trusted_where_the_verticals_say_nothing() -> None:
     from guide.level import Roll
 
@@ -461,7 +483,8 @@ def test_a_horizon_at_eye_height_is_read_through_the_arms_reach(model) -> None: 
             lines = horizontal_lines(view, [], (parse.mask, parse.grid))
             assert lines.by_arms is not None and lines.by_arms.any()  # the arms' reach holds some of the line
             line = horizon_line(lines)
-            assert line is not None and line.degrees == pytest.approx(degrees + BEACH_ROLL, abs=0.25), (person.name, degrees)
+            assert line is not None, (person.name, degrees)
+            assert line.degrees == pytest.approx(degrees + BEACH_ROLL, abs=0.25), (person.name, degrees)
 
 
 @pytest.mark.parametrize("degrees", [-5.0, 5.0])
