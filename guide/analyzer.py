@@ -21,8 +21,8 @@ from guide.followup import FollowUp
 from guide.group import Group, find_group, group_framing, name_the_cut, span_x
 from guide.guidance import MAX_ADVICE, TEXT, Action, Advice, Guidance, advise
 from guide.target import Target, builtin_target, crop_for, framing_in_crop, target_from_profile
-from guide.horizon import horizon_line, horizontal_lines, roll_of_horizon
-from guide.level import DISAGREE, LEVEL_TOLERANCE, Roll, SteadyAxis, camera_roll, scene_roll, upright
+from guide.horizon import Lines, face_on, horizon_line, horizontal_lines, roll_of_horizon
+from guide.level import DISAGREE, LEVEL_TOLERANCE, Roll, SteadyAxis, camera_roll, scene_readings, settle, upright
 from guide.light import Light, measure_light
 from guide.measure import Framing, Landmarks, axis_lean, framing, landmarks, orientation_of
 from guide.model.bodypix import BodyPix
@@ -151,8 +151,13 @@ class Analyzer:
         look = self._roll_look()
         # The parse's people by their mask (the wall behind them stays in play), the others by their box.
         others, mask = [p.bbox for p in self.tracker.others], (body.mask, body.grid)
+        lines: Lines | None = None  # the horizontal lines, read at most once per look
         if look:
-            self.scene, self.horizon, self.line = scene_roll(frame.image, others, mask), None, None
+            readings = scene_readings(frame.image, others, mask)
+            self.scene, self.horizon, self.line = (readings[0] if len(readings) == 1 else None), None, None
+            if len(readings) == 2 and body.subject is not None:  # two ways: lines seen face on may say which
+                lines = horizontal_lines(frame.image, others, mask)
+                self.scene = settle(readings, face_on(lines))
         self._frames += 1
         marks = fr = None
         members: Group | None = None
@@ -177,12 +182,12 @@ class Analyzer:
             # The horizontal lines (14 ms at 640 wide, at the looks of `_roll_look`) are read only where they can
             # count (`camera_roll`): the horizon seen where the verticals say nothing and the feet are in view (its
             # height is checked against them); the horizon from vanishing points for an upright body, where the
-            # verticals say nothing or stand apart from that body.
+            # verticals say nothing or stand apart from that body; and above, where the verticals point two ways.
             doubt = self.scene is None or (lean is not None and abs(self.scene.degrees - lean[0]) > DISAGREE / 2)
             arbiter = standing and lean is not None and doubt
             seen = self.scene is None and marks.feet is not None and "feet" not in marks.cut
             if look and (seen or arbiter):
-                lines = horizontal_lines(frame.image, others, mask)
+                lines = lines if lines is not None else horizontal_lines(frame.image, others, mask)
                 self.line = horizon_line(lines) if seen else None
                 self.horizon = roll_of_horizon(lines) if arbiter else None
             roll = camera_roll(self.scene, steady, steady is not None, self.horizon, self.line)

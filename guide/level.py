@@ -18,8 +18,10 @@ from pairs of segments, then a length-weighted least-squares refinement that
 keeps the convergence only where the segments show it beyond their noise.
 Segments are weighed and fitted by structure (`structures`: a radiator's
 fins, a post's two edges), as one measurement each, not one per segment.
-It returns None when they are too few or point two ways (a stick leaning on a
-fence beside its posts: saying nothing beats a confident wrong answer).
+`roll_of` returns None when they are too few or point two ways (a stick
+leaning on a fence beside its posts: saying nothing beats a confident wrong
+answer); `readings_of` gives both of two rival readings, and `settle` takes
+the one that horizontal lines seen face on (the fence's rails) agree with.
 `camera_roll` adds the person's body axis only when they stand upright, and
 says nothing when the two disagree; a body's axis leans a few degrees with
 pose, so guidance asks only what lies beyond its tolerance from it. Where
@@ -68,6 +70,8 @@ MAX_CANDIDATES = 40  # the longest segments are enough to find the consensus (pa
 MIN_SHARE = 0.4  # the agreeing segments must be at least this share of all candidate length
 ON_PEOPLE_MARGIN = 0.02  # a segment this close to a person's mask (share of the width) is on them
 DISAGREE = 4.0  # degrees between the scene and an upright body that make both suspect
+FACE_AGREE = 1.0  # degrees within which horizontal lines seen face on side with one of two rival readings
+SETTLE_LENGTH = 0.15  # ... whose segments add up to this share of the height at least (a post's edge)
 # Segments parallel within STRUCTURE_LEAN degrees whose middles lie within STRUCTURE_GAP picture heights of
 # each other (chained) are one structure: a radiator's fins, a fence's slats, a blind, a post's two edges.
 STRUCTURE_LEAN = 1.5
@@ -87,6 +91,7 @@ class Roll:
     degrees: float
     confidence: float
     source: str
+    length: float | None = None  # the verticals' reading only: their length behind it, in picture heights
 
 
 @dataclass(frozen=True)
@@ -356,19 +361,28 @@ def structure_weights(
     return weight
 
 
-def roll_of(segments: Segments) -> Roll | None:
-    """The roll the verticals agree on, or None when they are too few or point two ways.
+def _reading(fit: _Fit, lean: np.ndarray, raw: np.ndarray, length: np.ndarray, middle: np.ndarray) -> Roll:
+    """A fit as a reading: its confidence grows with its segments' length (`raw`) and falls with their spread."""
+    residual = lean - _predicted_lean(np.array([fit.roll]), np.array([fit.convergence]), middle)[0]
+    spread = _weighted_median(np.abs(residual[fit.inliers]), length[fit.inliers])
+    total = float(raw[fit.inliers].sum())
+    return Roll(fit.roll, float(min(1.0, total / 3.0) * (1.0 - spread / (2 * INLIER))), "scene", total)
+
+
+def readings_of(segments: Segments) -> tuple[Roll, ...]:
+    """What the verticals say: one reading, two rival ones (they point two ways), or none (too few).
 
     The vanishing point most of the segments' length passes through is found
     first (`_consensus`, then `_refine`); the roll is the direction from the
     picture's centre to it. Among the segments it does not explain, a rival
-    direction (parallel lines: two leftover segments always meet somewhere) SEPARATION or more away with half its support (a leaning stick
-    beside a post, a strut, a row of people's legs) makes the reading
-    ambiguous, so nothing is said.
+    direction (parallel lines: two leftover segments always meet somewhere) SEPARATION or more away with half
+    its support (a leaning stick beside a post, a strut, a row of people's legs) makes the reading ambiguous:
+    both are returned, the main fit first, whatever their length, for something else to choose between
+    (`settle`). A single reading needs MIN_SEGMENTS, MIN_TOTAL and MIN_SHARE.
     """
     lean, length, ends = segments.lean, segments.length, segments.ends
     if len(lean) < MIN_SEGMENTS:
-        return None
+        return ()
     w, h = segments.size
     keep = np.argsort(-length)[:MAX_CANDIDATES]
     lean, length = lean[keep], length[keep]
@@ -379,23 +393,47 @@ def roll_of(segments: Segments) -> Roll | None:
     length = structure_weights(lean, length, ends, group)
     first = _consensus(lean, length, ends, middle)
     if first is None:
-        return None
+        return ()
     fit = _refine(first, lean, length, middle, group)
     rest = ~fit.inliers
     rival = _consensus(lean[rest], length[rest], ends[rest], middle[rest], converging=False)
     if rival is not None and rival.score > RIVAL * fit.score and abs(rival.roll - fit.roll) > SEPARATION:
-        return None
-    total = float(raw[fit.inliers].sum())
+        other = _refine(rival, lean[rest], length[rest], middle[rest], group[rest])
+        if not (fit.inliers.any() and other.inliers.any()):
+            return ()
+        return (
+            _reading(fit, lean, raw, length, middle),
+            _reading(other, lean[rest], raw[rest], length[rest], middle[rest]),
+        )
     if (
         np.count_nonzero(fit.inliers) < MIN_SEGMENTS
-        or total < MIN_TOTAL
+        or float(raw[fit.inliers].sum()) < MIN_TOTAL
         or fit.support < MIN_SHARE * float(length.sum())
     ):
+        return ()
+    return (_reading(fit, lean, raw, length, middle),)
+
+
+def roll_of(segments: Segments) -> Roll | None:
+    """The roll the verticals agree on, or None when they are too few or point two ways (see `readings_of`)."""
+    readings = readings_of(segments)
+    return readings[0] if len(readings) == 1 else None
+
+
+def settle(rivals: Sequence[Roll], face_on: Roll | None) -> Roll | None:
+    """Of two rival readings of the verticals, the one horizontal lines seen face on (`guide.horizon.face_on`)
+    agree with within FACE_AGREE; None when they agree with neither, or there is nothing to settle.
+
+    The horizontal lines of a wall or a fence that faces the camera slope in the picture by the camera's roll,
+    whatever its pitch: a second, independent reading. Lines that recede slope by perspective (see
+    `guide.horizon.face_on`), so only a close agreement counts: a stick and a bat leaning on a fence beside its
+    posts (7 degrees apart) are told from the posts by the fence's rails and its foot. A reading of less than
+    SETTLE_LENGTH is none even so (a cloth's fold, a cable). A settled reading may rest on less than a single
+    one needs (MIN_TOTAL): one post's edge and the rails, two readings that agree."""
+    if face_on is None or len(rivals) != 2:
         return None
-    residual = lean - _predicted_lean(np.array([fit.roll]), np.array([fit.convergence]), middle)[0]
-    spread = _weighted_median(np.abs(residual[fit.inliers]), length[fit.inliers])
-    confidence = float(min(1.0, total / 3.0) * (1.0 - spread / (2 * INLIER)))
-    return Roll(fit.roll, confidence, "scene")
+    near = [r for r in rivals if abs(r.degrees - face_on.degrees) <= FACE_AGREE]
+    return near[0] if len(near) == 1 and (near[0].length or 0.0) >= SETTLE_LENGTH else None
 
 
 def scene_roll(
@@ -409,6 +447,15 @@ def scene_roll(
     person is not a wall (see `vertical_segments`).
     """
     return roll_of(vertical_segments(image_bgr, people, mask))
+
+
+def scene_readings(
+    image_bgr: np.ndarray,
+    people: Sequence[tuple[float, float, float, float]] = (),
+    mask: tuple[np.ndarray, Grid] | None = None,
+) -> tuple[Roll, ...]:
+    """What the scene's vertical lines say: one reading, two rival ones, or none (see `readings_of`)."""
+    return readings_of(vertical_segments(image_bgr, people, mask))
 
 
 def upright(keypoints: np.ndarray, min_score: float = 0.3) -> bool:

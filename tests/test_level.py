@@ -644,3 +644,87 @@ def test_the_closed_loop_scene_shows_no_line_along_the_photo_s_border(pad: str) 
         v = (-middles[:, 0] * math.sin(a) + middles[:, 1] * math.cos(a)) * span / 480 + cy
         outside += int(np.count_nonzero((u < 0) | (u > w) | (v < 0) | (v > h)))
     assert (outside > 0) == (pad == "padded_scene"), outside
+
+
+def _rails(degrees: float, heights: list[float], pieces: int = 2) -> np.ndarray:
+    """Horizontal lines at `heights` (centre-relative, picture heights), each in `pieces` along -0.6..0.6,
+    sloping `degrees` (falling to the right: positive): a fence's rails seen face on."""
+    t = math.tan(math.radians(degrees))
+    xs = np.linspace(-0.6, 0.6, pieces + 1)
+    return np.array([[a + 0.02, y + t * (a + 0.02), b - 0.02, y + t * (b - 0.02)] for y in heights for a, b in zip(xs, xs[1:])])
+
+
+def test_lines_seen_face_on_run_parallel_at_different_heights() -> None:
+    from guide.horizon import Lines, face_on
+
+    def read(ends: np.ndarray) -> float | None:
+        roll = face_on(Lines(ends, np.hypot(ends[:, 2] - ends[:, 0], ends[:, 3] - ends[:, 1]), None, 4 / 3))
+        return None if roll is None else roll.degrees
+
+    assert read(_rails(2.0, [-0.3, 0.0, 0.25])) == pytest.approx(2.0, abs=0.01)
+    assert read(np.vstack([_rails(-1.5, [-0.2, 0.3]), _rails(6.0, [0.1])])) == pytest.approx(-1.5, abs=0.01)
+    assert read(_rails(2.0, [0.1], pieces=4)) is None  # one line's pieces: no heights apart, it may recede
+    assert read(_rails(8.0, [0.1], pieces=4)) is None  # ... even where its slope puts the pieces at different heights
+    assert read(_rails(8.0, [-0.2, 0.1])) == pytest.approx(8.0, abs=0.01)
+    # A room seen from its corner: beside the family, a floor's and a wall's lines recede at 15-25 degrees.
+    room = np.vstack([_rails(2.0, [-0.3, 0.0, 0.25]), _rails(-15.0, [0.35]), _rails(25.0, [0.4])])
+    assert read(room) is None
+    # A wall that recedes towards a vanishing point on the centre row, 1.4 heights right: its lines converge.
+    receding = np.array([[-0.6, y - 0.6 * y / 2.6, 0.6, y - 1.2 * y / 2.6 - 0.6 * y / 2.6] for y in (0.1, 0.3, 0.5)])
+    assert read(receding) is None
+
+
+def test_lines_seen_face_on_settle_two_rival_readings_of_the_verticals() -> None:
+    from guide.level import Roll, settle
+
+    stick, post = Roll(6.5, 0.3, "scene", 0.4), Roll(0.2, 0.2, "scene", 0.2)
+    assert settle((stick, post), Roll(0.9, 1.0, "face_on")) == post
+    assert settle((stick, post), Roll(5.7, 1.0, "face_on")) == stick
+    assert settle((stick, post), Roll(3.0, 1.0, "face_on")) is None  # beside both: neither
+    assert settle((stick, post), None) is None
+    assert settle((post,), Roll(0.2, 1.0, "face_on")) is None  # nothing to settle: one reading stands on its own
+    fold = replace(post, length=0.1)  # a single short segment: a fold of a cloth, a cable
+    assert settle((stick, fold), Roll(0.9, 1.0, "face_on")) is None
+
+
+BASEBALL_ROLL = 0.2  # the fence posts left and right of the batter (bench/closed_loop.py's PHOTO_ROLL)
+
+
+@pytest.mark.parametrize("degrees", [-5.0, -3.0, 3.0, 5.0])
+def test_a_fence_s_rails_tell_its_posts_from_a_stick_leaning_on_it(model, degrees: float) -> None:  # type: ignore[no-untyped-def]
+    """The baseball photo: a stick and a bat lean on the fence beside its posts, 7 degrees off them, and the
+    verticals point two ways (until 2026-11-24 nothing was read there, and the closed loop's starts there ended
+    as crooked as they began). The fence's rails and its foot, seen face on, say which is the posts."""
+    from guide.analyze import parse_still
+    from guide.horizon import face_on, horizontal_lines
+    from guide.level import scene_readings, settle
+
+    image = cv2.imread(str(PEOPLE / "tfjs_posenet_baseball.jpg"))
+    body, _ = parse_still(model, image)
+    x0, y0, x1, y1 = body.people[body.subject].bbox  # the pitcher, who fills most of the photo's height
+    h = (y1 - y0) / 0.85
+    view = framed(image, (x0 + x1) / 2 - 0.1 * h, (y0 + y1) / 2, h, degrees)
+    parse, _ = parse_still(model, view)
+    mask = (parse.mask, parse.grid)
+    readings = scene_readings(view, [], mask)
+    assert len(readings) == 2 and max(abs(r.degrees - degrees - BASEBALL_ROLL) for r in readings) > 5
+    roll = settle(readings, face_on(horizontal_lines(view, [], mask)))
+    assert roll is not None and roll.degrees == pytest.approx(degrees + BASEBALL_ROLL, abs=1.5)
+
+
+@pytest.mark.parametrize("degrees", [-5.0, 5.0])
+def test_live_levels_a_fence_with_a_stick_leaning_on_it_the_right_way(live_model, degrees: float) -> None:  # type: ignore[no-untyped-def]
+    """The live analyzer over a rolled view of the baseball photo (2 s at 15 fps): until 2026-11-24 the verticals
+    pointed two ways and it said nothing of level; now it asks the turn that undoes the roll."""
+    import helpers
+
+    scene, p = helpers.continued_scene(cv2.imread(str(PEOPLE / "tfjs_posenet_baseball.jpg")))  # as the bench's
+    view = framed(scene, p + 145.5, p + 279, 480, degrees)  # the pitcher at 85% of the height, a little right
+    analyzer = Analyzer(live_model, None, LiveOptions(window=False))
+    texts, tilts = [], []
+    for i in range(30):
+        analysis = analyzer(Frame(view, i, i / 15))
+        texts += [a.text for a in analysis.guidance.advice if a.action == "level_camera"]
+        tilts.append(None if analysis.framing is None else analysis.framing.tilt_deg)
+    assert texts and all(("anticlockwise" in t) == (degrees < 0) for t in texts), texts
+    assert tilts[-1] == pytest.approx(degrees + BASEBALL_ROLL, abs=1.5)  # the posts, not the stick (7 degrees off)
