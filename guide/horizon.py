@@ -29,7 +29,8 @@ runs, so it is level in the picture exactly when the camera is. Another line
 across the picture (a wall's or a fence's edge) is level where it faces the
 camera, and one seen at an angle slopes by about its distance from the horizon
 times that angle's tangent. So the line is taken only where it crosses a
-person at a height a camera is held at (which bounds that distance), and
+person at a height a camera is held at (which bounds that distance) and with
+the sky above it (calm: a fence's top has what stands behind it above), and
 `guide.level.camera_roll` takes it only where the verticals say nothing, and
 neither an upright body's axis nor the vanishing points' horizon disagree.
 
@@ -99,6 +100,12 @@ LINE_ANGLE = 1.0
 LINE_OFFSET = 0.003
 LINE_LOW, LINE_HIGH = 0.3, 1.2
 LINE_AGREE = 1.0
+# Above a horizon lies the sky: the median gradient in a band LINE_SKY picture heights above the line stays under
+# LINE_CALM grey levels per pixel (3.2-4.4 above the sea behind tfjs_pose in every view, 16-37 below it); above a
+# fence's top near the camera's height lies what stands behind it (frisbee_2's: 28, read 2-3 degrees off as the
+# horizon in a few views until 2026-11-24).
+LINE_SKY = (0.01, 0.06)
+LINE_CALM = 10.0
 # Horizontal lines seen face on (`face_on`): FACE_MEMBERS segments or more within FACE_ANGLE degrees of their median,
 # FACE_LENGTH picture heights long together, their middles FACE_SPREAD heights apart across their direction (lines
 # at different heights that stay parallel do not recede: a fence's rails and its foot, a facade's courses).
@@ -130,6 +137,8 @@ class Lines:
     # Which segments lie in the reach of the person's arms (see ARM_REACH): left out of the vanishing points, kept
     # for the horizon seen (at eye height it runs through that reach; an arm is no line across the picture).
     by_arms: np.ndarray | None = None
+    # The picture's gradient magnitude (grey levels per pixel, Sobel) on the work raster: is it calm above a line?
+    texture: np.ndarray | None = None
 
 
 def horizontal_lines(
@@ -174,7 +183,9 @@ def horizontal_lines(
                 person = ((middle - sw / 2) / sh, (bottom - sh / 2) / sh, tall / sh)
         keep &= off_people(found, scale, (), on)
     ends = (np.stack([x0, y0, x1, y1], axis=1)[keep] - np.array([sw, sh, sw, sh]) / 2.0) / sh
-    return Lines(ends, length[keep], person, sw / sh, by_arms[keep])
+    grey = cv2.cvtColor(cv2.resize(image_bgr, (sw, sh), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    texture = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    return Lines(ends, length[keep], person, sw / sh, by_arms[keep], texture)
 
 
 def _homogeneous(ends: np.ndarray) -> np.ndarray:
@@ -360,10 +371,25 @@ def _covered(xs: np.ndarray) -> float:
     return total
 
 
+def _calm_above(lines: Lines, point: np.ndarray, direction: np.ndarray) -> bool:
+    """Is the picture calm (sky) in the band LINE_SKY above the line through `point` in `direction` (centre-relative,
+    picture heights), across the width: its median gradient under LINE_CALM? True where the texture is not known."""
+    if lines.texture is None or lines.width is None:
+        return True
+    sh, sw = lines.texture.shape
+    x = np.linspace(-0.47, 0.47, 80) * lines.width
+    y = point[1] + (x - point[0]) * direction[1] / direction[0]
+    above = [(x, y - off) for off in np.linspace(*LINE_SKY, 6)]
+    u = np.concatenate([np.round((a + lines.width / 2) * sh) for a, _ in above]).astype(int)
+    v = np.concatenate([np.round((b + 0.5) * sh) for _, b in above]).astype(int)
+    inside = (u >= 0) & (u < sw) & (v >= 0) & (v < sh)
+    return bool(inside.any()) and float(np.median(lines.texture[v[inside], u[inside]])) < LINE_CALM
+
+
 def horizon_line(lines: Lines) -> Roll | None:
     """The roll shown by a straight line across the whole picture that crosses a person, whose feet are in view,
-    at about the camera's height (a sea's horizon), or None: no such line, the feet unseen, or two such lines
-    more than LINE_AGREE apart. See LINE_SPAN.
+    at about the camera's height, with calm sky above it (a sea's horizon), or None: no such line, the feet unseen,
+    or two such lines more than LINE_AGREE apart. See LINE_SPAN and LINE_CALM.
 
     The band is taken from the mask: its lowest row, above the picture's bottom, is taken for the feet (legs
     hidden by water or a low wall count as feet seen), and its height for the person's (crouching, seated, or
@@ -387,7 +413,7 @@ def horizon_line(lines: Lines) -> Roll | None:
             continue
         # Its height over the person's middle column (pieces lie within MAX_SLOPE of horizontal: direction[0] > 0.8).
         y = point[1] + (x - point[0]) * direction[1] / direction[0]
-        if feet - LINE_HIGH * tall <= y <= feet - LINE_LOW * tall:
+        if feet - LINE_HIGH * tall <= y <= feet - LINE_LOW * tall and _calm_above(lines, point, direction):
             found[members.tobytes()] = (cover, float(np.degrees(np.arctan2(direction[1], direction[0]))))
     if not found:
         return None
