@@ -137,8 +137,8 @@ class Lines:
     # Which segments lie in the reach of the person's arms (see ARM_REACH): left out of the vanishing points, kept
     # for the horizon seen (at eye height it runs through that reach; an arm is no line across the picture).
     by_arms: np.ndarray | None = None
-    # The picture's gradient magnitude (grey levels per pixel, Sobel) on the work raster: is it calm above a line?
-    texture: np.ndarray | None = None
+    # The grey picture the segments were found on (the work raster): is it calm above a line (`_calm_above`)?
+    grey: np.ndarray | None = None
 
 
 def horizontal_lines(
@@ -149,7 +149,8 @@ def horizontal_lines(
     """Long, nearly horizontal segments that are not on a person (`people`'s boxes, image pixels; `mask`, a
     person mask on its grid), and which of them lie in the reach of the arms beside it."""
     h, w = image_bgr.shape[:2]
-    found, scale, (sw, sh) = line_segments(image_bgr, WORK_WIDTH)
+    found, scale, grey = line_segments(image_bgr, WORK_WIDTH)
+    sh, sw = grey.shape
     if not len(found):
         return Lines(np.zeros((0, 4)), np.zeros(0), None, w / h, np.zeros(0, bool))
     person = None
@@ -183,9 +184,7 @@ def horizontal_lines(
                 person = ((middle - sw / 2) / sh, (bottom - sh / 2) / sh, tall / sh)
         keep &= off_people(found, scale, (), on)
     ends = (np.stack([x0, y0, x1, y1], axis=1)[keep] - np.array([sw, sh, sw, sh]) / 2.0) / sh
-    grey = cv2.cvtColor(cv2.resize(image_bgr, (sw, sh), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
-    texture = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
-    return Lines(ends, length[keep], person, sw / sh, by_arms[keep], texture)
+    return Lines(ends, length[keep], person, sw / sh, by_arms[keep], grey)
 
 
 def _homogeneous(ends: np.ndarray) -> np.ndarray:
@@ -373,17 +372,22 @@ def _covered(xs: np.ndarray) -> float:
 
 def _calm_above(lines: Lines, point: np.ndarray, direction: np.ndarray) -> bool:
     """Is the picture calm (sky) in the band LINE_SKY above the line through `point` in `direction` (centre-relative,
-    picture heights), across the width: its median gradient under LINE_CALM? True where the texture is not known."""
-    if lines.texture is None or lines.width is None:
+    picture heights), across the width: its median gradient (Sobel) under LINE_CALM? True where the picture is not
+    known."""
+    if lines.grey is None or lines.width is None:
         return True
-    sh, sw = lines.texture.shape
+    sh, sw = lines.grey.shape
     x = np.linspace(-0.47, 0.47, 80) * lines.width
     y = point[1] + (x - point[0]) * direction[1] / direction[0]
     above = [(x, y - off) for off in np.linspace(*LINE_SKY, 6)]
     u = np.concatenate([np.round((a + lines.width / 2) * sh) for a, _ in above]).astype(int)
     v = np.concatenate([np.round((b + 0.5) * sh) for _, b in above]).astype(int)
     inside = (u >= 0) & (u < sw) & (v >= 0) & (v < sh)
-    return bool(inside.any()) and float(np.median(lines.texture[v[inside], u[inside]])) < LINE_CALM
+    if not inside.any():
+        return False
+    # Only for a line that passes every other test (rare: a sea's edge), so the whole picture's gradient is cheap.
+    gradient = cv2.magnitude(cv2.Sobel(lines.grey, cv2.CV_32F, 1, 0), cv2.Sobel(lines.grey, cv2.CV_32F, 0, 1))
+    return float(np.median(gradient[v[inside], u[inside]])) < LINE_CALM
 
 
 def horizon_line(lines: Lines) -> Roll | None:

@@ -112,16 +112,18 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-def line_segments(image_bgr: np.ndarray, work_width: int) -> tuple[np.ndarray, float, tuple[int, int]]:
+def line_segments(image_bgr: np.ndarray, work_width: int) -> tuple[np.ndarray, float, np.ndarray]:
     """OpenCV's line segments of the frame scaled down to `work_width` (never up): (n, 4) rows x0, y0, x1, y1 in
-    work pixels, the work pixels per image pixel, and the work size (width, height)."""
+    work pixels, the work pixels per image pixel, and the grey picture they were found on (its shape: the work
+    size)."""
     h, w = image_bgr.shape[:2]
     scale = min(1.0, work_width / w)
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     small = cv2.resize(image_bgr, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1.0 else image_bgr
-    found = _LSD.detect(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))[0]
+    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    found = _LSD.detect(grey)[0]
     ends = np.zeros((0, 4)) if found is None else np.asarray(found, np.float64).reshape(-1, 4)
-    return ends, scale, (sw, sh)
+    return ends, scale, grey
 
 
 def people_at(mask: tuple[np.ndarray, Grid], image_size: tuple[int, int], work_size: tuple[int, int]) -> np.ndarray:
@@ -167,7 +169,8 @@ def vertical_segments(
     behind a person's box in play.
     """
     h, w = image_bgr.shape[:2]
-    found, scale, (sw, sh) = line_segments(image_bgr, WORK_WIDTH)
+    found, scale, grey = line_segments(image_bgr, WORK_WIDTH)
+    sh, sw = grey.shape
     if not len(found):
         return Segments(np.zeros(0), np.zeros(0), np.zeros((0, 4)), (w, h))
     x0, y0, x1, y1 = found.T
