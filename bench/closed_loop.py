@@ -786,7 +786,8 @@ def main() -> None:
     roomy = {s.name for s in scenes if s.big_enough}
     plot = REPO / "docs" / f"closed_loop{'_turn' if args.camera == 'turn' else ''}.png"
     first = by_seed[seeds[0]]
-    trajectory_plot(first[:: max(1, len(first) // 6)][:6], plot)
+    if not (args.no_append or args.only):  # the docs' picture goes with the report it is named in
+        trajectory_plot(first[:: max(1, len(first) // 6)][:6], plot)
     main_row = table_row("all starts", runs)
     kept = [r for r in runs if r.scene in roomy]
     lines = [
