@@ -719,8 +719,8 @@ def run_starts(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # 5 per photo (60 starts on the photos of 400 px or more): with 2 (until 2026-11-23) one start was 4% and
-    # the share moved 75-96% from seed to seed. With 5, one seed and the camera-height pass took 136 s in one process
-    # on 2 cores (2026-11-24), 120 s over two (`--jobs`): the goal is 2 minutes.
+    # the share moved 75-96% from seed to seed. With 5, one seed and the camera-height pass took 157 s in one process
+    # on 2 cores and 124 s over two (`--jobs`), run back to back on 2026-11-24: the goal is 2 minutes.
     parser.add_argument("--starts-per-photo", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     # One seed's 60 starts move by +-3 from seed to seed (2026-11-24: 54-59 on seeds 0-4), as much as a change
@@ -761,6 +761,8 @@ def main() -> None:
     scenes = load_scenes(still_model, args.camera, args.scene)
     # One generator per start: a start is the same whichever others run (--only).
     chosen = [(i, scene) for i, scene in enumerate(scenes) if args.only in scene.name]
+    if not chosen:
+        parser.error(f"--only {args.only!r} matches none of the photos ({', '.join(s.name for s in scenes)})")
     seeds = list(range(args.seed, args.seed + max(1, args.seeds)))
     jobs: list[tuple[int, tuple[int, int, int], float | None]] = [
         (i, (seed, i, k), None) for seed in seeds for i, _ in chosen for k in range(args.starts_per_photo)

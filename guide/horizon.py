@@ -376,7 +376,7 @@ def _covered(xs: np.ndarray) -> float:
 def _calm_above(lines: Lines, point: np.ndarray, direction: np.ndarray) -> bool:
     """Is the picture calm (sky) in the band LINE_SKY above the line through `point` in `direction` (centre-relative,
     picture heights), across the width: its median gradient (Sobel) under LINE_CALM? True where the picture is not
-    known."""
+    known; False where the band lies outside it (a line along the top edge shows no sky)."""
     if lines.grey is None or lines.width is None:
         return True
     sh, sw = lines.grey.shape
