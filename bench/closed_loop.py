@@ -67,9 +67,11 @@ import csv
 import datetime as dt
 import multiprocessing
 import os
+import pickle
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -312,63 +314,64 @@ class Run:
         return sum(1 for i in range(len(runs) - 2) if TURNS_BACK.get(runs[i]) == runs[i + 1] and runs[i + 2] == runs[i])
 
 
-def load_scenes(model: BodyPix, camera: str = "shift", padding: str = "continued") -> list[Scene]:
-    """The shared full-body photos, padded by their long side all round (`padding`: SCENE_PADDING), with their lens and
-    roll for the `camera` (CAMERAS) that will look at them."""
-    people = SHARED / "data" / "people"
-    with (people / "manifest.csv").open(newline="") as fh:
-        files = [row["file"] for row in csv.DictReader(fh) if row["category"] == "full_body"]
-    scenes = []
-    for name in files:
-        image = cv2.imread(str(people / name))
-        body, _ = parse_still(model, image)
-        if body.subject is None:
-            continue
-        marks = landmarks(body, body.subject)
-        if marks.head_top is None or marks.feet is None or marks.cut:
-            continue
-        h, w = image.shape[:2]
-        padded, pad = SCENE_PADDING[padding](image)
-        x0, _, x1, _ = body.people[body.subject].bbox
-        box = (x0 + pad, marks.head_top[1] + pad, x1 + pad, marks.feet[1] + pad)
-        fr = framing(body, body.subject, marks)
-        cx = (fr.center_x if fr is not None and fr.center_x is not None else 0.5 * (x0 + x1) / w) * w + pad
-        head = (marks.head_top[0] + pad, marks.head_top[1] + pad)
-        feet = (marks.feet[0] + pad, marks.feet[1] + pad)
-        centre = (cx, 0.5 * (head[1] + feet[1]))
-        full = resample(
-            (body.instances == body.subject).astype(np.uint8), body.grid, Grid.over((0, 0, w, h), w, h, (w, h)),
-            nearest=True, fill=0,
-        )
-        ys, xs = np.nonzero(full)
-        mask = np.stack([xs + 0.5 + pad, ys + 0.5 + pad], axis=1).astype(np.float64)
-        head_edge, feet_edge = rolling_ends(xs, ys, marks.head_top, marks.chin, marks.feet)
-        base_roll = PHOTO_ROLL.get(name)
-        fx = fy = LENS * max(h, w)
-        px, py = w / 2, h / 2
-        a = np.radians(base_roll or 0.0)
-        up = np.array([np.sin(a), -np.cos(a), 0.0])
-        if camera == "turn" and name in PHOTO_UP:  # a calibrated camera: its roll at the picture's centre
-            (fx, fy, px, py), up = H36M_LENS, np.array(PHOTO_UP[name])
-            base_roll = float(np.degrees(np.arctan2(up[0], -up[1])))
-        scenes.append(
-            Scene(
-                name,
-                padded,
-                box,
-                base_roll,
-                lens=np.array([[fx, 0.0, px + pad], [0.0, fy, py + pad], [0.0, 0.0, 1.0]]),
-                world=world_from_up(up),
-                big_enough=max(h, w) >= MIN_PHOTO_SIDE,
-                head=head,
-                feet=feet,
-                centre=centre,
-                mask=mask,
-                head_edge=head_edge + pad,
-                feet_edge=feet_edge + pad,
-            )
-        )
-    return scenes
+PEOPLE = SHARED / "data" / "people"
+
+
+def scene_photos() -> list[str]:
+    """The shared full-body photos' file names, in the manifest's order."""
+    with (PEOPLE / "manifest.csv").open(newline="") as fh:
+        return [row["file"] for row in csv.DictReader(fh) if row["category"] == "full_body"]
+
+
+def load_scene(model: BodyPix, name: str, camera: str = "shift", padding: str = "continued") -> Scene | None:
+    """A shared photo padded by its long side all round (`padding`: SCENE_PADDING), with its lens and roll for the
+    `camera` (CAMERAS) that will look at it; None when its still analysis finds no whole person."""
+    image = cv2.imread(str(PEOPLE / name))
+    body, _ = parse_still(model, image)
+    if body.subject is None:
+        return None
+    marks = landmarks(body, body.subject)
+    if marks.head_top is None or marks.feet is None or marks.cut:
+        return None
+    h, w = image.shape[:2]
+    padded, pad = SCENE_PADDING[padding](image)
+    x0, _, x1, _ = body.people[body.subject].bbox
+    box = (x0 + pad, marks.head_top[1] + pad, x1 + pad, marks.feet[1] + pad)
+    fr = framing(body, body.subject, marks)
+    cx = (fr.center_x if fr is not None and fr.center_x is not None else 0.5 * (x0 + x1) / w) * w + pad
+    head = (marks.head_top[0] + pad, marks.head_top[1] + pad)
+    feet = (marks.feet[0] + pad, marks.feet[1] + pad)
+    centre = (cx, 0.5 * (head[1] + feet[1]))
+    full = resample(
+        (body.instances == body.subject).astype(np.uint8), body.grid, Grid.over((0, 0, w, h), w, h, (w, h)),
+        nearest=True, fill=0,
+    )
+    ys, xs = np.nonzero(full)
+    mask = np.stack([xs + 0.5 + pad, ys + 0.5 + pad], axis=1).astype(np.float64)
+    head_edge, feet_edge = rolling_ends(xs, ys, marks.head_top, marks.chin, marks.feet)
+    base_roll = PHOTO_ROLL.get(name)
+    fx = fy = LENS * max(h, w)
+    px, py = w / 2, h / 2
+    a = np.radians(base_roll or 0.0)
+    up = np.array([np.sin(a), -np.cos(a), 0.0])
+    if camera == "turn" and name in PHOTO_UP:  # a calibrated camera: its roll at the picture's centre
+        (fx, fy, px, py), up = H36M_LENS, np.array(PHOTO_UP[name])
+        base_roll = float(np.degrees(np.arctan2(up[0], -up[1])))
+    return Scene(
+        name,
+        padded,
+        box,
+        base_roll,
+        lens=np.array([[fx, 0.0, px + pad], [0.0, fy, py + pad], [0.0, 0.0, 1.0]]),
+        world=world_from_up(up),
+        big_enough=max(h, w) >= MIN_PHOTO_SIDE,
+        head=head,
+        feet=feet,
+        centre=centre,
+        mask=mask,
+        head_edge=head_edge + pad,
+        feet_edge=feet_edge + pad,
+    )
 
 
 def rolling_ends(
@@ -677,50 +680,128 @@ def table_row(label: str, runs: list[Run]) -> str:
     )
 
 
-# Starts run in worker processes, each with its own model (`--jobs`): a start depends only on its photo and its
-# generator, so the results are the same start for start, in the same order.
-_WORKER: dict[str, object] = {}
+Job = tuple[int, tuple[int, int, int], float | None]  # photo (index in the scenes), generator seed, camera-height target
 
 
-def _worker_init(scenes: list[Scene], camera: str, move_frames: int) -> None:
-    _WORKER.update(
-        model=load_model(runtime=os.environ.get("GUIDE_RUNTIME") or "auto"),
-        scenes=scenes, camera=camera, move_frames=move_frames,
-    )
+class InProcess:
+    """Scenes and starts in this process, one after another: what `--verbose` and `--dump` need (their printing
+    stays in order)."""
 
+    def __init__(
+        self, camera: str, padding: str, move_frames: int, verbose: bool = False, dump: Path | None = None
+    ) -> None:
+        self.still = load_model()
+        self.model = load_model(runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # as `guide live` loads it
+        self.model_label = f"{self.model.name} ({self.model.runtime})"
+        self.camera, self.padding, self.move_frames = camera, padding, move_frames
+        self.verbose, self.dump = verbose, dump
+        self._scenes: list[Scene] = []
 
-def _worker_start(job: tuple[int, tuple[int, int, int], float | None]) -> Run:
-    """One start in a worker: (photo index, generator seed, camera-height target)."""
-    i, seed, camera_height = job
-    scenes: list[Scene] = _WORKER["scenes"]  # type: ignore[assignment]
-    return run_start(
-        _WORKER["model"], scenes[i], np.random.default_rng(list(seed)), camera_height=camera_height,  # type: ignore[arg-type]
-        camera=str(_WORKER["camera"]), move_frames=int(_WORKER["move_frames"]),  # type: ignore[call-overload]
-    )
+    def __enter__(self) -> InProcess:
+        return self
 
+    def __exit__(self, *_: object) -> None:
+        return None
 
-def run_starts(
-    model: BodyPix, scenes: list[Scene], jobs: list[tuple[int, tuple[int, int, int], float | None]], workers: int,
-    verbose: bool = False, dump: Path | None = None, camera: str = "shift", move_frames: int = MOVE_FRAMES,
-) -> list[Run]:
-    """The starts of `jobs` (photo index, generator seed, camera-height target), in order; over `workers`
-    processes when more than one (a start's own printing, `verbose` and `dump`, runs in this one)."""
-    if workers <= 1 or verbose or dump is not None:
+    def scenes(self, photos: list[str]) -> list[Scene]:
+        built = (load_scene(self.still, name, self.camera, self.padding) for name in photos)
+        self._scenes = [scene for scene in built if scene is not None]
+        return self._scenes
+
+    def starts(self, jobs: list[Job]) -> list[Run]:
         return [
-            run_start(model, scenes[i], np.random.default_rng(list(seed)), verbose, camera_height=camera_height,
-                      dump=dump, camera=camera, move_frames=move_frames)
+            run_start(self.model, self._scenes[i], np.random.default_rng(list(seed)), self.verbose,
+                      camera_height=camera_height, dump=self.dump, camera=self.camera, move_frames=self.move_frames)
             for i, seed, camera_height in jobs
         ]
-    context = multiprocessing.get_context("spawn")  # TensorFlow's threads do not survive a fork
-    with ProcessPoolExecutor(workers, context, _worker_init, (scenes, camera, move_frames)) as pool:
-        return list(pool.map(_worker_start, jobs))
+
+
+class Workers:
+    """Scenes and starts over worker processes, each with its own models (`--jobs`).
+
+    The workers load their models while nothing else runs. Each scene is built once, by whichever worker is
+    free, and kept in a file for the other to read when one of its starts needs it: until 2026-11-24 this
+    process built them all, then sent every worker all of them (400 MB; a 2048 px photo's scene is 110 MB), and
+    the workers waited through both. This process gets the scenes without their pictures. A start depends only
+    on its photo and its generator, so the results are InProcess's, start for start and in the same order."""
+
+    def __init__(self, workers: int, camera: str, padding: str, move_frames: int) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="closed_loop_")
+        context = multiprocessing.get_context("spawn")  # TensorFlow's threads do not survive a fork
+        self._pool = ProcessPoolExecutor(workers, context, _worker_init, (camera, padding, move_frames))
+        self._files: list[Path] = []
+        self.model_label = ""
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._pool.shutdown(cancel_futures=True)
+        self._folder.cleanup()
+
+    def scenes(self, photos: list[str]) -> list[Scene]:
+        files = [Path(self._folder.name) / f"{n}.pickle" for n in range(len(photos))]
+        built = list(self._pool.map(_worker_scene, photos, files))
+        self.model_label = built[0][1]
+        self._files = [file for file, (scene, _) in zip(files, built) if scene is not None]
+        return [scene for scene, _ in built if scene is not None]
+
+    def starts(self, jobs: list[Job]) -> list[Run]:
+        return list(self._pool.map(_worker_start, [(self._files[i], seed, height) for i, seed, height in jobs]))
+
+
+@dataclass
+class _Worker:
+    """What a worker process keeps between the calls it gets."""
+
+    still: BodyPix
+    model: BodyPix
+    camera: str
+    padding: str
+    move_frames: int
+    scenes: dict[Path, Scene] = field(default_factory=dict)
+
+
+_WORKER: list[_Worker] = []  # this process's, when it is a worker
+
+
+def _worker_init(camera: str, padding: str, move_frames: int) -> None:
+    model = load_model(runtime=os.environ.get("GUIDE_RUNTIME") or "auto")
+    _WORKER.append(_Worker(load_model(), model, camera, padding, move_frames))
+
+
+def _worker_scene(name: str, file: Path) -> tuple[Scene | None, str]:
+    """Build one photo's scene and keep it in `file`; return it without its picture, and the model's label."""
+    worker = _WORKER[0]
+    scene = load_scene(worker.still, name, worker.camera, worker.padding)
+    label = f"{worker.model.name} ({worker.model.runtime})"
+    if scene is None:
+        return None, label
+    with file.open("wb") as fh:
+        pickle.dump(scene, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    worker.scenes[file] = scene
+    return replace(scene, image=np.zeros((0, 0, 3), np.uint8)), label
+
+
+def _worker_start(job: tuple[Path, tuple[int, int, int], float | None]) -> Run:
+    """One start: (the scene's file, generator seed, camera-height target)."""
+    file, seed, camera_height = job
+    worker = _WORKER[0]
+    if file not in worker.scenes:
+        with file.open("rb") as fh:
+            worker.scenes[file] = pickle.load(fh)
+    return run_start(
+        worker.model, worker.scenes[file], np.random.default_rng(list(seed)), camera_height=camera_height,
+        camera=worker.camera, move_frames=worker.move_frames,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # 5 per photo (60 starts on the photos of 400 px or more): with 2 (until 2026-11-23) one start was 4% and
     # the share moved 75-96% from seed to seed. With 5, one seed and the camera-height pass took 157 s in one process
-    # on 2 cores and 124 s over two (`--jobs`), run back to back on 2026-11-24: the issue's goal is 2 minutes.
+    # on 2 cores and 124 s over two (`--jobs`), run back to back on 2026-11-24; 122 s, then 109 s with the scenes
+    # built in the workers (Workers), back to back later that day: the issue's goal is 2 minutes.
     parser.add_argument("--starts-per-photo", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     # One seed's 60 starts move by +-3 from seed to seed (2026-11-24: 54-59 on seeds 0-4), as much as a change
@@ -756,23 +837,25 @@ def main() -> None:
     if args.jobs < 1:
         parser.error("--jobs must be 1 or more")
     started = time.perf_counter()
-    still_model = load_model()
-    model = load_model(runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # as `guide live` loads it
-    scenes = load_scenes(still_model, args.camera, args.scene)
-    # One generator per start: a start is the same whichever others run (--only).
-    chosen = [(i, scene) for i, scene in enumerate(scenes) if args.only in scene.name]
-    if not chosen:
-        parser.error(f"--only {args.only!r} matches none of the photos ({', '.join(s.name for s in scenes)})")
     seeds = list(range(args.seed, args.seed + max(1, args.seeds)))
-    jobs: list[tuple[int, tuple[int, int, int], float | None]] = [
-        (i, (seed, i, k), None) for seed in seeds for i, _ in chosen for k in range(args.starts_per_photo)
-    ]
-    # Camera height: the first start of each photo again, the target wanting the camera at waist height.
-    if args.height_pass:
-        jobs += [(i, (args.seed, i, 0), WAIST) for i, _ in chosen]
-    done = run_starts(
-        model, scenes, jobs, args.jobs, args.verbose, dump=args.dump, camera=args.camera, move_frames=args.move_frames
-    )
+    in_order = args.jobs == 1 or args.verbose or args.dump is not None
+    with (
+        InProcess(args.camera, args.scene, args.move_frames, args.verbose, args.dump)
+        if in_order
+        else Workers(args.jobs, args.camera, args.scene, args.move_frames)
+    ) as runner:
+        scenes = runner.scenes(scene_photos())
+        # One generator per start: a start is the same whichever others run (--only).
+        chosen = [(i, scene) for i, scene in enumerate(scenes) if args.only in scene.name]
+        if not chosen:
+            parser.error(f"--only {args.only!r} matches none of the photos ({', '.join(s.name for s in scenes)})")
+        jobs: list[Job] = [
+            (i, (seed, i, k), None) for seed in seeds for i, _ in chosen for k in range(args.starts_per_photo)
+        ]
+        # Camera height: the first start of each photo again, the target wanting the camera at waist height.
+        if args.height_pass:
+            jobs += [(i, (args.seed, i, 0), WAIST) for i, _ in chosen]
+        done = runner.starts(jobs)
     per_seed = len(chosen) * args.starts_per_photo
     by_seed = {seed: done[n * per_seed : (n + 1) * per_seed] for n, seed in enumerate(seeds)}
     runs = [r for seed in seeds for r in by_seed[seed]]
@@ -796,8 +879,7 @@ def main() -> None:
         f"## Closed-loop benchmark, {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}",
         "",
         f"Machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}, "
-        f"model {model.name} "
-        f"({model.runtime}). Command: `python bench/closed_loop.py --starts-per-photo {args.starts_per_photo} "
+        f"model {runner.model_label}. Command: `python bench/closed_loop.py --starts-per-photo {args.starts_per_photo} "
         f"--seed {args.seed}{f' --seeds {len(seeds)}' if len(seeds) > 1 else ''}"
         f"{' --camera turn' if args.camera == 'turn' else ''}"
         f"{f' --move-frames {args.move_frames}' if args.move_frames != MOVE_FRAMES else ''}"
