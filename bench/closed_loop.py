@@ -57,7 +57,7 @@ docs/closed_loop_turn.png).
 The target is the built-in framing rules (no profile).
 
 Usage:  python bench/closed_loop.py [--starts-per-photo N] [--seed S] [--seeds N] [--camera shift|turn] [--move-frames N]
-        [--scene continued|faded] [--no-append]
+        [--scene continued|faded] [--h36m-roll hand|calibration|none] [--jobs N] [--no-append] [--only NAME]
 """
 
 from __future__ import annotations
@@ -141,9 +141,10 @@ PHOTO_UP = {
     "mmpose_S7_Greeting.55011271_000396.jpg": (0.0162, -0.9758, -0.2178),
 }
 # What the two Human3.6M photos' (S7, S8) true roll is taken to be (`--h36m-roll`): the hand reading above (-1.1,
-# the shift camera's default), the calibration's roll at the picture's centre (+0.95, +0.73; the turning camera always
-# has it, it is that camera's up), or none (not judged, as a photo that shows no verticals). The shift camera's views
-# are the same pixels under all three: only the judging changes. Measured for the owner's choice (2026-11-24).
+# the shift camera's default), the calibration's roll at the picture's centre (+0.95, +0.73; the turning camera is
+# judged by it, its lens and up come from the calibration), or none (not judged, as a photo that shows no verticals).
+# Each camera's views are the same pixels under all three: only the judging changes. Measured for the owner's choice
+# (2026-11-24).
 H36M_ROLL = ("hand", "calibration", "none")
 GOAL_MOVES = 6
 TURNS_BACK = {**OPPOSITE, "level_cw": "level_ccw", "level_ccw": "level_cw"}  # OPPOSITE, the level asks by way
@@ -155,6 +156,7 @@ class Scene:
     image: np.ndarray  # padded scene, BGR
     person: tuple[float, float, float, float]  # head top to feet box, scene pixels
     base_roll: float | None  # the photo's own roll as its verticals or horizon show it; None: it shows neither
+    judged: bool = True  # whether the true roll is judged (not when base_roll is None, or with --h36m-roll none)
     lens: np.ndarray = field(default_factory=lambda: np.eye(3))  # the photo's camera matrix, scene pixels
     world: np.ndarray = field(default_factory=lambda: np.eye(3))  # world -> the photo camera's axes (y down)
     head: tuple[float, float] = (0.0, 0.0)  # head top, scene pixels (the still analysis)
@@ -374,13 +376,13 @@ def load_scene(model: BodyPix, name: str, setup: Setup = Setup()) -> Scene | Non
         base_roll = float(np.degrees(np.arctan2(calibrated[0], -calibrated[1])))
         if setup.camera == "turn":  # a calibrated camera: its lens and up, aimed down
             (fx, fy, px, py), up = H36M_LENS, calibrated
-    if name in PHOTO_UP and setup.h36m_roll == "none":
-        base_roll = None
+    judged = base_roll is not None and not (name in PHOTO_UP and setup.h36m_roll == "none")
     return Scene(
         name,
         padded,
         box,
         base_roll,
+        judged,
         lens=np.array([[fx, 0.0, px + pad], [0.0, fy, py + pad], [0.0, 0.0, 1.0]]),
         world=world_from_up(up),
         big_enough=max(h, w) >= MIN_PHOTO_SIDE,
@@ -549,13 +551,13 @@ def run_start(
         run.actions.append(first.action)
         turning = first.action == "level_camera"
         run.turns.append(("level_ccw" if "anticlockwise" in first.text else "level_cw") if turning else first.action)
-        if turning and scene.base_roll is not None:
+        if turning and scene.judged:
             run.level_asks += 1
             clockwise = "anticlockwise" not in first.text  # undoes a positive roll
             run.wrong_way += abs(view.roll) > 1.0 and clockwise == (view.roll < 0)
         if first.action == "hold":
             read = all(abs(g.errors.get(k, 9.0)) <= 1.0 for k in ("body_fill", "vertical", "center_x"))
-            level = scene.base_roll is None or abs(view.roll) <= 2.0
+            level = not scene.judged or abs(view.roll) <= 2.0
             # The truth is known for the still analysis's subject only: when the analyzer follows someone else
             # (the baseball photo's pitcher, whom the still analysis misses), its own reading is judged.
             same = (
@@ -720,11 +722,13 @@ class InProcess:
         return None
 
     def scenes(self, photos: list[str]) -> list[Scene]:
+        """The photos' scenes (those with a whole person); `starts` index into them."""
         built = (load_scene(self.still, name, self.setup) for name in photos)
         self._scenes = [scene for scene in built if scene is not None]
         return self._scenes
 
     def starts(self, jobs: list[Job]) -> list[Run]:
+        """The starts, in order (after `scenes`)."""
         return [
             run_start(self.model, self._scenes[i], np.random.default_rng(list(seed)), self.verbose,
                       camera_height=camera_height, dump=self.dump, camera=self.setup.camera,
@@ -739,15 +743,16 @@ class Workers:
     The workers load their models while nothing else runs. Each scene is built once, by whichever worker is
     free, and kept in a file for the other to read when one of its starts needs it: until 2026-11-24 this
     process built them all, then sent every worker all of them (400 MB; a 2048 px photo's scene is 110 MB), and
-    the workers waited through both. This process gets the scenes without their pictures. A start depends only
-    on its photo and its generator, so the results are InProcess's, start for start and in the same order."""
+    the workers waited through both (each still keeps the scenes its starts need: this saves the sending and
+    the waiting, not memory). This process gets the scenes without their pictures. A start depends only on its
+    photo and its generator, so the results are InProcess's, start for start and in the same order."""
 
     def __init__(self, workers: int, setup: Setup) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="closed_loop_")
         context = multiprocessing.get_context("spawn")  # TensorFlow's threads do not survive a fork
         self._pool = ProcessPoolExecutor(workers, context, _worker_init, (setup,))
         self._files: list[Path] = []
-        self.model_label = ""
+        self.model_label = self._pool.submit(_worker_label).result()
 
     def __enter__(self) -> Workers:
         return self
@@ -757,13 +762,14 @@ class Workers:
         self._folder.cleanup()
 
     def scenes(self, photos: list[str]) -> list[Scene]:
+        """The photos' scenes (those with a whole person), without their pictures; `starts` index into them."""
         files = [Path(self._folder.name) / f"{n}.pickle" for n in range(len(photos))]
         built = list(self._pool.map(_worker_scene, photos, files))
-        self.model_label = built[0][1]
-        self._files = [file for file, (scene, _) in zip(files, built) if scene is not None]
-        return [scene for scene, _ in built if scene is not None]
+        self._files = [file for file, scene in zip(files, built) if scene is not None]
+        return [scene for scene in built if scene is not None]
 
     def starts(self, jobs: list[Job]) -> list[Run]:
+        """The starts, in order (after `scenes`)."""
         return list(self._pool.map(_worker_start, [(self._files[i], seed, height) for i, seed, height in jobs]))
 
 
@@ -777,31 +783,38 @@ class _Worker:
     scenes: dict[Path, Scene] = field(default_factory=dict)
 
 
-_WORKER: list[_Worker] = []  # this process's, when it is a worker
+_worker: _Worker | None = None  # this process's, when it is a worker
 
 
 def _worker_init(setup: Setup) -> None:
-    model = load_model(runtime=os.environ.get("GUIDE_RUNTIME") or "auto")
-    _WORKER.append(_Worker(load_model(), model, setup))
+    global _worker
+    model = load_model(runtime=os.environ.get("GUIDE_RUNTIME") or "auto")  # as `guide live` loads it
+    _worker = _Worker(load_model(), model, setup)
 
 
-def _worker_scene(name: str, file: Path) -> tuple[Scene | None, str]:
-    """Build one photo's scene and keep it in `file`; return it without its picture, and the model's label."""
-    worker = _WORKER[0]
+def _worker_label() -> str:
+    assert _worker is not None
+    return f"{_worker.model.name} ({_worker.model.runtime})"
+
+
+def _worker_scene(name: str, file: Path) -> Scene | None:
+    """Build one photo's scene and keep it in `file`; return it without its picture."""
+    worker = _worker
+    assert worker is not None
     scene = load_scene(worker.still, name, worker.setup)
-    label = f"{worker.model.name} ({worker.model.runtime})"
     if scene is None:
-        return None, label
+        return None
     with file.open("wb") as fh:
         pickle.dump(scene, fh, protocol=pickle.HIGHEST_PROTOCOL)
     worker.scenes[file] = scene
-    return replace(scene, image=np.zeros((0, 0, 3), np.uint8)), label
+    return replace(scene, image=np.zeros((0, 0, 3), np.uint8))
 
 
 def _worker_start(job: tuple[Path, tuple[int, int, int], float | None]) -> Run:
     """One start: (the scene's file, generator seed, camera-height target)."""
     file, seed, camera_height = job
-    worker = _WORKER[0]
+    worker = _worker
+    assert worker is not None
     if file not in worker.scenes:
         with file.open("rb") as fh:
             worker.scenes[file] = pickle.load(fh)
@@ -842,7 +855,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1,
-        help="worker processes for the starts (default: one per core; --verbose and --dump run in one)",
+        help="worker processes for the scenes and the starts (default: one per core; --verbose and --dump run in one)",
     )
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument("--only", default="", help="only photos whose name contains this (no report appended)")
@@ -931,7 +944,7 @@ def main() -> None:
         )
         + {
             "calibration": "The two Human3.6M photos' roll is judged by their calibration's at the picture's centre "
-            "(+0.95, +0.73), not the hand reading. ",
+            "(+0.95, +0.73), not the hand reading. " if args.camera == "shift" else "",
             "none": "The two Human3.6M photos' roll is not judged. ",
         }.get(args.h36m_roll, "")
         + (
@@ -962,7 +975,7 @@ def main() -> None:
         ]
     quick = [r for r in kept if r.reached_at is not None and r.reached_at <= GOAL_MOVES]
     lines += ["", f"Why the other starts on photos of {MIN_PHOTO_SIDE} px or more miss: {misses(kept)}."]
-    unjudged = {s.name for s in scenes if s.base_roll is None and s.big_enough}
+    unjudged = {s.name for s in scenes if not s.judged and s.big_enough}
     if unjudged & {r.scene for r in kept}:
         lines += ["", f"Roll where it is not judged (no verticals or horizon to read it by): {rolled_off(kept, unjudged)}."]
     lines += [
