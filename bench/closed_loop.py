@@ -97,6 +97,8 @@ from guide.target import CAMERA_HEIGHT_TOL, builtin_target  # noqa: E402
 from guide.live import Analyzer, LiveOptions  # noqa: E402
 from guide.measure import framing, landmarks  # noqa: E402
 from guide.model.bodypix import BodyPix, load_model  # noqa: E402
+from guide.model.registry import resolve  # noqa: E402
+from guide.errors import ModelError  # noqa: E402
 from guide.sources import Frame  # noqa: E402
 
 VIEW_W, VIEW_H = 640, 480
@@ -869,6 +871,16 @@ def main() -> None:
         parser.error("--move-frames must be 1 or more (1: the view jumps)")
     if args.jobs < 1:
         parser.error("--jobs must be 1 or more")
+    if not (PEOPLE / "manifest.csv").is_file():
+        parser.error(f"no shared photos: {PEOPLE / 'manifest.csv'} is missing (set GUIDE_SHARED_DIR)")
+    photos = scene_photos()
+    unreadable = [name for name in photos if not cv2.haveImageReader(str(PEOPLE / name))]
+    if unreadable:
+        parser.error(f"cannot read {', '.join(unreadable)} in {PEOPLE}")
+    try:
+        resolve()  # found (or fetched) once, here: the workers then find it on disk
+    except ModelError as error:
+        parser.error(str(error))
     started = time.perf_counter()
     setup = Setup(args.camera, args.scene, args.move_frames, args.h36m_roll)
     seeds = list(range(args.seed, args.seed + max(1, args.seeds)))
@@ -876,7 +888,7 @@ def main() -> None:
     with (
         InProcess(setup, args.verbose, args.dump) if in_order else Workers(args.jobs, setup)
     ) as runner:
-        scenes = runner.scenes(scene_photos())
+        scenes = runner.scenes(photos)
         # One generator per start: a start is the same whichever others run (--only).
         chosen = [(i, scene) for i, scene in enumerate(scenes) if args.only in scene.name]
         if not chosen:
