@@ -47,7 +47,7 @@ PHOTO_ROLL, read by hand from the photo's structural verticals or horizon (until
 2026-11-23 it was the library's own scene reading of the whole photo, which
 for the baseball photo read 6 degrees off a stick and a bat leaning on the
 fence and the pitcher's leg). Reported: share of starts
-reaching it within 6 moves and at all (12 at most), median and p90 moves,
+reaching it within 6 moves and at all (12 at most), the same photo by photo, median and p90 moves,
 oscillations (an action, its opposite, then it again, repeats aside; a turn clockwise, anticlockwise and
 clockwise again is one: until 2026-11-24 the level asks were one action and their flips went uncounted), starts lost (nobody
 seen at the end), camera-height asks, on the photos whose roll is not judged how many starts end rolled more
@@ -661,6 +661,17 @@ def misses(runs: list[Run]) -> str:
     return "; ".join(f"{k} {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1])) or "none"
 
 
+def per_photo(runs: list[Run]) -> str:
+    """Each photo's starts within GOAL_MOVES, and why the others miss: which photos the total turns on."""
+    names = list(dict.fromkeys(r.scene for r in runs))
+    parts = []
+    for name in names:
+        own = [r for r in runs if r.scene == name]
+        quick = sum(1 for r in own if r.reached_at is not None and r.reached_at <= GOAL_MOVES)
+        parts.append(f"{name} {quick} of {len(own)}" + (f" ({misses(own)})" if quick < len(own) else ""))
+    return "; ".join(parts)
+
+
 def rolled_off(runs: list[Run], names: set[str]) -> str:
     """How many starts on these photos end with the view rolled more than 2 degrees from the photo (taken as
     level): not judged, since nothing in them says where level is, but a crooked picture all the same."""
@@ -987,6 +998,7 @@ def main() -> None:
         ]
     quick = [r for r in kept if r.reached_at is not None and r.reached_at <= GOAL_MOVES]
     lines += ["", f"Why the other starts on photos of {MIN_PHOTO_SIDE} px or more miss: {misses(kept)}."]
+    lines += ["", f"Photo by photo, starts within {GOAL_MOVES} moves: {per_photo(kept)}."]
     unjudged = {s.name for s in scenes if not s.judged and s.big_enough}
     if unjudged & {r.scene for r in kept}:
         lines += ["", f"Roll where it is not judged (no verticals or horizon to read it by): {rolled_off(kept, unjudged)}."]
