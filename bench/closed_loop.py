@@ -47,8 +47,8 @@ PHOTO_ROLL, read by hand from the photo's structural verticals or horizon (until
 2026-11-23 it was the library's own scene reading of the whole photo, which
 for the baseball photo read 6 degrees off a stick and a bat leaning on the
 fence and the pitcher's leg). Reported: share of starts
-reaching it within 6 moves and at all (12 at most), the same photo by photo, median and p90 moves,
-oscillations (an action, its opposite, then it again, repeats aside; a turn clockwise, anticlockwise and
+reaching it within 6 moves (also photo by photo, with why the others miss) and at all (12 at most), median
+and p90 moves, oscillations (an action, its opposite, then it again, repeats aside; a turn clockwise, anticlockwise and
 clockwise again is one: until 2026-11-24 the level asks were one action and their flips went uncounted), starts lost (nobody
 seen at the end), camera-height asks, on the photos whose roll is not judged how many starts end rolled more
 than 2 degrees from the photo (a crooked picture that nothing in it can tell); and a picture of a few trajectories
@@ -315,6 +315,11 @@ class Run:
     # confidently wrong reading.
     level_asks: int = 0
     wrong_way: int = 0
+
+    @property
+    def in_goal(self) -> bool:
+        """Reached the target within GOAL_MOVES."""
+        return self.reached_at is not None and self.reached_at <= GOAL_MOVES
 
     @property
     def oscillations(self) -> int:
@@ -647,7 +652,7 @@ def misses(runs: list[Run]) -> str:
     """Why the starts that do not reach the target within GOAL_MOVES miss it, counted."""
     why: dict[str, int] = {}
     for r in runs:
-        if r.reached_at is not None and r.reached_at <= GOAL_MOVES:
+        if r.in_goal:
             continue
         if r.reached_at is not None:
             key = f"reached after more than {GOAL_MOVES} moves"
@@ -661,15 +666,14 @@ def misses(runs: list[Run]) -> str:
     return "; ".join(f"{k} {v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1])) or "none"
 
 
-def per_photo(runs: list[Run]) -> str:
-    """Each photo's starts within GOAL_MOVES, and why the others miss: which photos the total turns on."""
-    names = list(dict.fromkeys(r.scene for r in runs))
+def photo_by_photo_line(runs: list[Run]) -> str:
+    """Each photo's starts within GOAL_MOVES, and why the others miss: which photos the total depends on."""
     parts = []
-    for name in names:
+    for name in sorted({r.scene for r in runs}):
         own = [r for r in runs if r.scene == name]
-        quick = sum(1 for r in own if r.reached_at is not None and r.reached_at <= GOAL_MOVES)
-        parts.append(f"{name} {quick} of {len(own)}" + (f" ({misses(own)})" if quick < len(own) else ""))
-    return "; ".join(parts)
+        within = sum(r.in_goal for r in own)
+        parts.append(f"{name} {within} of {len(own)}" + (f" ({misses(own)})" if within < len(own) else ""))
+    return "; ".join(parts) or "none"
 
 
 def rolled_off(runs: list[Run], names: set[str]) -> str:
@@ -697,7 +701,7 @@ def wrong_way_line(runs: list[Run]) -> str:
 def table_row(label: str, runs: list[Run]) -> str:
     n = max(1, len(runs))
     reached = [r for r in runs if r.reached_at is not None]
-    quick = [r for r in reached if r.reached_at is not None and r.reached_at <= GOAL_MOVES]
+    quick = [r for r in reached if r.in_goal]
     moves = [len([a for a in r.actions if a != "hold"]) for r in runs] or [0]
     held_off = sum(1 for r in runs if r.actions and r.actions[-1] == "hold" and r.reached_at is None)
     why: dict[str, int] = {}
@@ -996,9 +1000,9 @@ def main() -> None:
             f"asks per start median {statistics.median(asks):.0f}, max {max(asks)}; starts where the ask was "
             f"dropped with a reason: {gave_up} of {len(lifts)}; starts stuck on it: {stuck(lifts)}.",
         ]
-    quick = [r for r in kept if r.reached_at is not None and r.reached_at <= GOAL_MOVES]
+    quick = [r for r in kept if r.in_goal]
     lines += ["", f"Why the other starts on photos of {MIN_PHOTO_SIDE} px or more miss: {misses(kept)}."]
-    lines += ["", f"Photo by photo, starts within {GOAL_MOVES} moves: {per_photo(kept)}."]
+    lines += ["", f"Photo by photo, starts within {GOAL_MOVES} moves: {photo_by_photo_line(kept)}."]
     unjudged = {s.name for s in scenes if not s.judged and s.big_enough}
     if unjudged & {r.scene for r in kept}:
         lines += ["", f"Roll where it is not judged (no verticals or horizon to read it by): {rolled_off(kept, unjudged)}."]
