@@ -886,6 +886,15 @@ def main() -> None:
         parser.error("--move-frames must be 1 or more (1: the view jumps)")
     if args.jobs < 1:
         parser.error("--jobs must be 1 or more")
+    if args.seeds < 1 or args.starts_per_photo < 1:  # until 2026-11-24 0 seeds ran one, and 0 starts reported nothing
+        parser.error("--seeds and --starts-per-photo must be 1 or more")
+    if args.seed < 0:  # numpy's seed words are non-negative (until 2026-11-24: a traceback from the workers)
+        parser.error("--seed must be 0 or more")
+    if args.dump is not None:
+        try:  # made before any start runs (until 2026-11-24: a traceback after the first look)
+            args.dump.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            parser.error(f"cannot make the --dump folder {args.dump}: {error.strerror}")
     if not (PEOPLE / "manifest.csv").is_file():
         parser.error(f"no shared photos: {PEOPLE / 'manifest.csv'} is missing (set GUIDE_SHARED_DIR)")
     photos = scene_photos()
@@ -898,7 +907,7 @@ def main() -> None:
         parser.error(str(error))
     started = time.perf_counter()
     setup = Setup(args.camera, args.scene, args.move_frames, args.h36m_roll)
-    seeds = list(range(args.seed, args.seed + max(1, args.seeds)))
+    seeds = list(range(args.seed, args.seed + args.seeds))
     in_order = args.jobs == 1 or args.verbose or args.dump is not None
     with (
         InProcess(setup, args.verbose, args.dump) if in_order else Workers(args.jobs, setup)
