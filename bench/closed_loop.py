@@ -701,7 +701,7 @@ def wrong_way_line(runs: list[Run]) -> str:
 def table_row(label: str, runs: list[Run]) -> str:
     n = max(1, len(runs))
     reached = [r for r in runs if r.reached_at is not None]
-    quick = [r for r in reached if r.in_goal]
+    quick = [r for r in runs if r.in_goal]
     moves = [len([a for a in r.actions if a != "hold"]) for r in runs] or [0]
     held_off = sum(1 for r in runs if r.actions and r.actions[-1] == "hold" and r.reached_at is None)
     why: dict[str, int] = {}
@@ -890,21 +890,24 @@ def main() -> None:
         parser.error("--seeds and --starts-per-photo must be 1 or more")
     if args.seed < 0:  # numpy's seed words are non-negative (until 2026-11-24: a traceback from the workers)
         parser.error("--seed must be 0 or more")
-    if args.dump is not None:
-        try:  # made before any start runs (until 2026-11-24: a traceback after the first look)
-            args.dump.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            parser.error(f"cannot make the --dump folder {args.dump}: {error.strerror}")
     if not (PEOPLE / "manifest.csv").is_file():
         parser.error(f"no shared photos: {PEOPLE / 'manifest.csv'} is missing (set GUIDE_SHARED_DIR)")
     photos = scene_photos()
-    unreadable = [name for name in photos if not cv2.haveImageReader(str(PEOPLE / name))]
+    if not any(args.only in name for name in photos):  # before the models load and the scenes are built
+        parser.error(f"--only {args.only!r} matches none of the photos ({', '.join(photos)})")
+    # Decoded (an eighth of the size, cheap) so that a cut-off file is found here, not as a traceback in a worker.
+    unreadable = [name for name in photos if cv2.imread(str(PEOPLE / name), cv2.IMREAD_REDUCED_GRAYSCALE_8) is None]
     if unreadable:
         parser.error(f"cannot read {', '.join(unreadable)} in {PEOPLE}")
     try:
         resolve()  # found (or fetched) once, here: the workers then find it on disk
     except ModelError as error:
         parser.error(str(error))
+    if args.dump is not None:
+        try:  # made before any start runs (until 2026-11-24: a traceback after the first look)
+            args.dump.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            parser.error(f"cannot make the --dump folder {args.dump}: {error.strerror}")
     started = time.perf_counter()
     setup = Setup(args.camera, args.scene, args.move_frames, args.h36m_roll)
     seeds = list(range(args.seed, args.seed + args.seeds))
