@@ -24,7 +24,9 @@ tracker took a person twice the size a second later for someone new, and a
 roll read before a turn was never seen to change during it):
 
 - step back / closer: the body fill changes by the amount (zoom),
-- aim up / down / left / right: the view moves by the amount (frame shares),
+- aim up / down / left / right: the view moves by the amount (frame shares);
+  an aim up or down with an aim left or right in the same motion (the
+  advice's `also`) moves both ways, each with its own 60-120%,
 - level the camera: the roll changes by the amount, the way the text says,
 - raise / lower the camera: cannot be simulated in 2D (it changes perspective,
   not the picture's geometry): counted, nothing moves.
@@ -302,7 +304,8 @@ def to_view(view: View, scene: Scene, points: np.ndarray) -> np.ndarray:
 class Run:
     scene: str
     actions: list[str] = field(default_factory=list)
-    turns: list[str] = field(default_factory=list)  # the actions, a level ask as level_cw or level_ccw
+    # The actions, a level ask as level_cw or level_ccw, an aim with a side aim made with it as aim_up+aim_left.
+    turns: list[str] = field(default_factory=list)
     errors: list[dict[str, float]] = field(default_factory=list)  # per look: error / tolerance, and roll
     reached_at: int | None = None
     reached_as_read_at: int | None = None  # judged on the analyzer's own last reading (the method until 2026-11-23)
@@ -323,7 +326,7 @@ class Run:
 
     @property
     def oscillations(self) -> int:
-        moves = [x for x in self.turns if x != "hold"]
+        moves = [part for x in self.turns if x != "hold" for part in x.split("+")]  # a diagonal aim: both its asks
         runs = [x for i, x in enumerate(moves) if i == 0 or moves[i - 1] != x]  # back, back, closer, back: 1
         return sum(1 for i in range(len(runs) - 2) if TURNS_BACK.get(runs[i]) == runs[i + 1] and runs[i + 2] == runs[i])
 
@@ -479,12 +482,17 @@ def true_errors(scene: Scene, view: View) -> dict[str, float]:
 
 
 def carry_out(
-    view: View, action: str, amount: float, text: str, fill: float | None, rng: np.random.Generator, parts: int = 1
+    view: View, action: str, amount: float, text: str, fill: float | None, rng: np.random.Generator, parts: int = 1,
+    also: tuple[str, float] | None = None,
 ) -> Iterator[None]:
     """The person does what the first advice says, by 60-120% of the amount, in `parts` equal parts: the
-    camera is seen after each (a generator: the caller looks between parts)."""
+    camera is seen after each (a generator: the caller looks between parts). `also`: the aim left or right
+    made in the same motion as an aim up or down, with an error of its own."""
     done = amount * rng.uniform(0.6, 1.2)
+    side = also[1] * rng.uniform(0.6, 1.2) if also is not None else 0.0
     for _ in range(parts):
+        if also is not None:
+            view.aim(side if also[0] == "aim_right" else -side, 0.0, 1 / parts)
         if action in ("step_back", "step_closer"):
             if fill:
                 new_fill = max(0.05, fill - done) if action == "step_back" else min(1.5, fill + done)
@@ -557,7 +565,10 @@ def run_start(
             )
         run.actions.append(first.action)
         turning = first.action == "level_camera"
-        run.turns.append(("level_ccw" if "anticlockwise" in first.text else "level_cw") if turning else first.action)
+        if turning:
+            run.turns.append("level_ccw" if "anticlockwise" in first.text else "level_cw")
+        else:
+            run.turns.append(first.action + (f"+{first.also.action}" if first.also is not None else ""))
         if turning and scene.judged:
             run.level_asks += 1
             clockwise = "anticlockwise" not in first.text  # undoes a positive roll
@@ -584,7 +595,8 @@ def run_start(
             break
         fill = analysis.framing.body_fill if analysis.framing else None
         # The move takes MOVE_SECONDS, and the camera shows it: the analyzer sees `move_frames` frames on the way.
-        for _ in carry_out(view, first.action, first.amount, first.text, fill, rng, parts=move_frames):
+        also = (first.also.action, first.also.amount) if first.also is not None else None
+        for _ in carry_out(view, first.action, first.amount, first.text, fill, rng, parts=move_frames, also=also):
             if move_frames > 1:
                 analyzer(Frame(view.render(scene), int(t * 15), t))
             t += MOVE_SECONDS / move_frames

@@ -112,11 +112,14 @@ CUT_ERROR = 3.0
 @dataclass
 class Advice:
     """One thing to do. `amount` is how far to go, positive: fraction of the frame for
-    size and placement, fraction of the person's height for camera height, degrees for level."""
+    size and placement, fraction of the person's height for camera height, degrees for level.
+    `also` is a second aim made in the same motion (an aim up with an aim left: one diagonal move,
+    and `text` says both)."""
 
     action: Action
     amount: float
     text: str
+    also: Advice | None = None
 
 
 HOLD = Advice(Action.HOLD, 0.0, TEXT[Action.HOLD])
@@ -272,6 +275,26 @@ def _target_box(
     return (round(x0 + cx - half_w), round(y0 + cy - tall / 2), round(x0 + cx + half_w), round(y0 + cy + tall / 2))
 
 
+def _with_aside(aim: Advice, fr: Framing, target: Target, zoom: float) -> Advice:
+    """The aim up or down that makes room for a step closer, with the aim left or right that puts the body's
+    centre on the wanted one after the step, in the same motion. The picture grows about its centre: a person
+    on the left third, asked to come twice as close, ends at a sixth, and took three aims left after the step
+    (bench/closed_loop.py, TS2)."""
+    center = _nearest_center(target, fr.center_x)
+    if fr.center_x is None or center is None or "center_x" not in target.values:
+        return aim
+    dx, tol = fr.center_x - 0.5 - (center - 0.5) / zoom, target.values["center_x"][1]
+    if abs(dx) <= 0.5 * tol:
+        return aim
+    side = _advice(Action.AIM_RIGHT if dx > 0 else Action.AIM_LEFT, dx)
+    way = TEXT[side.action].split()[-1].lower()
+    far, far_side = how_far(aim.action, aim.amount), how_far(side.action, side.amount)
+    if far.endswith(" of the frame") and far_side.endswith(" of the frame"):
+        far = far.removesuffix(" of the frame")
+    text = f"{TEXT[aim.action]} {far} and {way} {far_side} (first, to make room for the step closer)"
+    return replace(aim, text=text, also=side)
+
+
 def _camera_height_advice(
     fr: Framing, target: Target, own_ratio: float | None, errors: dict[str, float]
 ) -> Advice | None:
@@ -320,7 +343,9 @@ def advise(
 
     A large move is asked a little short of the error (`_short`), and a step
     closer that would push the head or feet out of the frame (the picture
-    grows about its centre) waits for an aim that makes room for it first.
+    grows about its centre) waits for an aim that makes room for it first;
+    that aim is made with the aim left or right that puts the person where
+    they should be after the step (`Advice.also`: one diagonal move).
     """
     crop = crop_for(target, width, height)
     if fr is None or marks is None:
@@ -388,16 +413,18 @@ def advise(
                 dy = centre - 0.5 - (wanted - 0.5) / zoom
                 if abs(dy) > 0.5 * tol:
                     aim = _advice(Action.AIM_DOWN if dy > 0 else Action.AIM_UP, dy, "first, to make room for the step closer")
+                    aim = _with_aside(aim, fr, target, zoom)
                     step, aim = aim, step  # the aim goes first
             elif abs(dy) > HOLD_BAND * tol:  # too low in the frame: turn the camera down so the subject moves up
                 aim = _advice(Action.AIM_DOWN if dy > 0 else Action.AIM_UP, _short(dy, tol))
         advice += [a for a in (step, aim) if a is not None]
 
     center = _nearest_center(target, fr.center_x)
+    placed = any(a.also is not None for a in advice)  # the side aim made with a step's room aim places them
     if fr.center_x is not None and center is not None and "center_x" in v:
         dx, tol = fr.center_x - center, v["center_x"][1]
         errors["center_x"] = dx / tol
-        if abs(dx) > HOLD_BAND * tol:  # too far right: turn the camera right so the subject moves left
+        if abs(dx) > HOLD_BAND * tol and not placed:  # too far right: turn the camera right so the subject moves left
             advice.append(_advice(Action.AIM_RIGHT if dx > 0 else Action.AIM_LEFT, _short(dx, tol)))
     lift = _camera_height_advice(fr, target, own_ratio, errors)
     if lift is not None:

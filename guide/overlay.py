@@ -272,10 +272,13 @@ class MaskTint:
         return out
 
 
-def _arrow(img: np.ndarray, centre: tuple[int, int], direction: tuple[int, int], length: int, colour: tuple[int, int, int]) -> None:
-    dx, dy = direction
-    start = (centre[0] - dx * length // 2, centre[1] - dy * length // 2)
-    end = (centre[0] + dx * length // 2, centre[1] + dy * length // 2)
+def _arrow(
+    img: np.ndarray, centre: tuple[int, int], direction: tuple[float, float], length: int, colour: tuple[int, int, int]
+) -> None:
+    norm = float(np.hypot(*direction)) or 1.0
+    dx, dy = (v / norm * length / 2 for v in direction)
+    start = (round(centre[0] - dx), round(centre[1] - dy))
+    end = (round(centre[0] + dx), round(centre[1] + dy))
     cv2.arrowedLine(img, start, end, (0, 0, 0), max(6, length // 6) + 4, cv2.LINE_AA, tipLength=0.4)
     cv2.arrowedLine(img, start, end, colour, max(6, length // 6), cv2.LINE_AA, tipLength=0.4)
 
@@ -409,7 +412,7 @@ def _instructions(advice: Sequence, message: str | None, unit: float, w: int) ->
         first = i == 0
         size = int(38 * unit) if first else int(26 * unit)
         x = int(16 * unit)
-        action = advice[i].action if i < len(advice) and not message else None
+        action = glyph_name(advice[i]) if i < len(advice) and not message else None
         if action is not None:
             x += size + int(12 * unit)
         for k, part in enumerate(wrap(text, (1.3 if first else 0.9) * unit, w - x - int(8 * unit))):
@@ -419,10 +422,17 @@ def _instructions(advice: Sequence, message: str | None, unit: float, w: int) ->
     return out
 
 
+def glyph_name(advice) -> str:  # type: ignore[no-untyped-def]
+    """The glyph's name: the action, or both of an aim made with another ("aim_up+aim_left": a diagonal arrow)."""
+    also = getattr(advice, "also", None)
+    return f"{advice.action}+{also.action}" if also is not None else str(advice.action)
+
+
 def _glyph(out: np.ndarray, action: str, centre: tuple[int, int], size: int, colour: tuple[int, int, int]) -> None:
     """The sign before an instruction; an action without one (avoid_backlight, say) gets none."""
-    if action in _ARROWS:
-        _arrow(out, centre, _ARROWS[action], size, colour)
+    parts = action.split("+")
+    if all(p in _ARROWS for p in parts):
+        _arrow(out, centre, (sum(_ARROWS[p][0] for p in parts), sum(_ARROWS[p][1] for p in parts)), size, colour)
     elif action in ("step_back", "step_closer"):
         _step_glyph(out, centre, size // 2, action == "step_back", colour)
     elif action == "level_camera":

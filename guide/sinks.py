@@ -23,6 +23,7 @@ import numpy as np
 from guide.analyzer import Analysis, LiveOptions
 from guide.errors import GuideError, InputError, OutputError
 from guide.geometry import Grid
+from guide.guidance import Advice
 from guide.images import write_bytes_atomic
 from guide.measure import Landmarks
 from guide.model.bodypix import BodyPix
@@ -53,6 +54,14 @@ def next_capture_path(folder: Path, stem: str = "capture") -> Path:
     return folder / f"{stem}_{n:04d}.jpg"
 
 
+def advice_record(a: Advice) -> dict[str, Any]:
+    """One ask as the log writes it; `also`, an aim made in the same motion, only where there is one."""
+    record: dict[str, Any] = {"action": a.action, "amount": round(float(a.amount), 4), "text": a.text}
+    if a.also is not None:
+        record["also"] = {"action": a.also.action, "amount": round(float(a.also.amount), 4)}
+    return record
+
+
 def log_record(analysis: Analysis, fps: float) -> dict[str, Any]:
     g = analysis.guidance
     return {
@@ -60,7 +69,7 @@ def log_record(analysis: Analysis, fps: float) -> dict[str, Any]:
         "t": round(analysis.frame.t, 4),
         "people": analysis.people,
         "score": g.score,
-        "advice": [{"action": a.action, "amount": round(float(a.amount), 4), "text": a.text} for a in g.advice],
+        "advice": [advice_record(a) for a in g.advice],
         "framing": {k: (None if v is None else round(v, 4)) for k, v in analysis.framing.values().items()}
         if analysis.framing
         else None,

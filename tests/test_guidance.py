@@ -4,7 +4,7 @@ hysteresis, and the direction of the advice on a real photo moved around in the 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import cv2
@@ -139,7 +139,7 @@ def test_actions_are_strings_in_json_and_backlight_comes_after_framing() -> None
     order = list(Action)
     assert order.index(Action.AVOID_BACKLIGHT) > order.index(Action.LEVEL_CAMERA)
     assert TEXT[Action.AVOID_BACKLIGHT] == "Turn so the light falls on the face"
-    assert json.dumps(asdict(HOLD)) == '{"action": "hold", "amount": 0.0, "text": "Hold still"}'
+    assert json.dumps(asdict(HOLD)) == '{"action": "hold", "amount": 0.0, "text": "Hold still", "also": null}'
 
 
 @pytest.mark.parametrize("error", [0.1, 0.3, 0.5])
@@ -172,6 +172,27 @@ def test_a_step_closer_that_would_cut_the_feet_waits_for_an_aim() -> None:
     centre = 0.45 + 0.25 - aim  # the body's centre after the aim ...
     after = 0.5 + (centre - 0.5) * zoom  # ... and after the step
     assert after == pytest.approx((0.12 + 1 - 0.08) / 2, abs=0.01)
+
+
+def test_the_aim_before_a_step_closer_also_puts_them_where_the_step_leaves_them_right() -> None:
+    """Small, low and near the left third: the step closer (about 2x) would push them out to a sixth. The aim
+    down that makes room for it goes left too, in the same motion, by what lands them on the third after the
+    step; no other aim left is asked meanwhile."""
+    target = builtin_target("landscape", 4 / 3)
+    fr = Framing(head_ratio=0.17, body_fill=0.4, headroom=0.5, footroom=0.1, center_x=0.36, tilt_deg=0.0,
+                 orientation="landscape", aspect_ratio=4 / 3)
+    marks = Landmarks((230.0, 240.0), (230.0, 270.0), (230.0, 432.0))
+    g = advise(fr, marks, target, 640, 480)
+    aim, step = g.advice[:2]
+    assert (aim.action, step.action) == ("aim_down", "step_closer") and aim.also is not None
+    assert aim.also.action == "aim_left" and "left" in aim.text and "room for the step" in aim.text
+    assert not any(a.action in ("aim_left", "aim_right") for a in g.advice)
+    zoom = (0.4 + step.amount) / 0.4
+    after = 0.5 + (0.36 + aim.also.amount - 0.5) * zoom  # aimed left, the picture shows them further right
+    assert after == pytest.approx(1 / 3, abs=0.01)
+    centred = advise(replace(fr, center_x=0.5), Landmarks((320.0, 240.0), (320.0, 270.0), (320.0, 432.0)),
+                     target, 640, 480)
+    assert centred.advice[0].also is None  # in the middle, the step keeps them there
 
 
 def test_a_step_closer_that_would_leave_the_feet_at_the_edge_waits_for_an_aim_too() -> None:

@@ -65,6 +65,34 @@ def test_frame_log_writes_subject_and_roi(tmp_path: Path) -> None:
     assert record["advice"] == [{"action": "hold", "amount": 0.0, "text": "Hold still"}]
 
 
+def test_the_log_writes_an_aim_made_with_another_as_also(tmp_path: Path) -> None:
+    log = FrameLog(tmp_path / "frames.jsonl")
+    record = analysis(0.5, "aim_down")
+    side = Advice("aim_left", 0.05, "Aim left a little")
+    record.guidance.advice = [Advice("aim_down", 0.19, "Aim down by about 19% of the frame and left a little", side)]
+    log.write(record, 30.0)
+    log.close()
+    (line,) = (tmp_path / "frames.jsonl").read_text().splitlines()
+    (ask,) = json.loads(line)["advice"]
+    assert ask["action"] == "aim_down" and ask["also"] == {"action": "aim_left", "amount": 0.05}
+
+
+def test_a_diagonal_aim_draws_a_diagonal_arrow() -> None:
+    """Aim down and left in one motion: the arrow's upper half lies right of its lower half (the tail up at
+    the right, the head down at the left); an aim down alone is straight."""
+    from guide.overlay import draw_guidance
+
+    def slant(advice: Advice) -> float:
+        out = draw_guidance(np.zeros((480, 640, 3), np.uint8), Guidance(40, [advice], None, None), None)
+        ys, xs = np.nonzero((out[:80, :62] != 0).any(axis=2))  # the glyph, left of the text
+        middle = (ys.min() + ys.max()) / 2
+        return float(xs[ys < middle].mean() - xs[ys > middle].mean())
+
+    assert abs(slant(Advice("aim_down", 0.1, "Aim down"))) < 1.0
+    assert slant(Advice("aim_down", 0.1, "Aim down and left", Advice("aim_left", 0.05, "Aim left"))) > 5.0
+    assert slant(Advice("aim_up", 0.1, "Aim up and left", Advice("aim_left", 0.05, "Aim left"))) < -5.0
+
+
 def test_view_draws_a_crop_parse_where_it_lies_and_scales_big_frames() -> None:
     crop = Grid.over((320, 240, 640, 480), 160, 120, (640, 480))  # the bottom-right quarter, at half size
     view = View()
