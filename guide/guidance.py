@@ -420,11 +420,14 @@ def advise(
         advice += [a for a in (step, aim) if a is not None]
 
     center = _nearest_center(target, fr.center_x)
-    placed = any(a.also is not None for a in advice)  # the side aim made with a step's room aim places them
+    # While a step closer is asked, no aim left or right of its own: the picture grows about its centre, so one
+    # sized for now lands wrong after the step (done with it, it undid the room aim's side part). The room aim
+    # carries one where it is needed; after the step, the next look asks what is left.
+    closer = any(a.action == Action.STEP_CLOSER for a in advice)
     if fr.center_x is not None and center is not None and "center_x" in v:
         dx, tol = fr.center_x - center, v["center_x"][1]
         errors["center_x"] = dx / tol
-        if abs(dx) > HOLD_BAND * tol and not placed:  # too far right: turn the camera right so the subject moves left
+        if abs(dx) > HOLD_BAND * tol and not closer:  # too far right: turn the camera right so the subject moves left
             advice.append(_advice(Action.AIM_RIGHT if dx > 0 else Action.AIM_LEFT, _short(dx, tol)))
     lift = _camera_height_advice(fr, target, own_ratio, errors)
     if lift is not None:

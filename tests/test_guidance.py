@@ -174,7 +174,7 @@ def test_a_step_closer_that_would_cut_the_feet_waits_for_an_aim() -> None:
     assert after == pytest.approx((0.12 + 1 - 0.08) / 2, abs=0.01)
 
 
-def test_the_aim_before_a_step_closer_also_puts_them_where_the_step_leaves_them_right() -> None:
+def test_the_aim_before_a_step_closer_also_puts_them_where_they_belong_after_the_step() -> None:
     """Small, low and near the left third: the step closer (about 2x) would push them out to a sixth. The aim
     down that makes room for it goes left too, in the same motion, by what lands them on the third after the
     step; no other aim left is asked meanwhile."""
@@ -193,6 +193,24 @@ def test_the_aim_before_a_step_closer_also_puts_them_where_the_step_leaves_them_
     centred = advise(replace(fr, center_x=0.5), Landmarks((320.0, 240.0), (320.0, 270.0), (320.0, 432.0)),
                      target, 640, 480)
     assert centred.advice[0].also is None  # in the middle, the step keeps them there
+    # Near enough that the step alone lands them on the third: no side part, and no aim right sized for now
+    # (it would put them on the third before the step and at a sixth after it).
+    near = advise(replace(fr, center_x=0.40), Landmarks((256.0, 240.0), (256.0, 270.0), (256.0, 432.0)),
+                  target, 640, 480)
+    assert near.advice[0].also is None and [a.action for a in near.advice] == ["aim_down", "step_closer"]
+
+
+def test_no_aim_left_or_right_of_its_own_while_a_step_closer_is_asked() -> None:
+    """Where they stand after a step closer depends on the step (the picture grows about its centre): an aim
+    sized now, done with the step, lands wrong; it is asked once the step is made."""
+    target = builtin_target("landscape", 4 / 3)
+    fr = Framing(head_ratio=0.17, body_fill=0.5, headroom=0.25, footroom=0.25, center_x=0.42, tilt_deg=0.0,
+                 orientation="landscape", aspect_ratio=4 / 3)
+    marks = Landmarks((269.0, 120.0), (269.0, 161.0), (269.0, 360.0))
+    assert [a.action for a in advise(fr, marks, target, 640, 480).advice] == ["step_closer"]
+    there = replace(fr, body_fill=0.8, headroom=0.12, footroom=0.08)
+    marks = Landmarks((269.0, 58.0), (269.0, 123.0), (269.0, 442.0))
+    assert [a.action for a in advise(there, marks, target, 640, 480).advice] == ["aim_left"]
 
 
 def test_a_step_closer_that_would_leave_the_feet_at_the_edge_waits_for_an_aim_too() -> None:
