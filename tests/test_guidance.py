@@ -674,3 +674,25 @@ def test_one_end_unseen_inside_the_frame_places_nothing(target) -> None:  # type
     assert "vertical" not in g.errors
     side = advise(*scene(top=None, feet=500.0, cx=0.8), target, W, H)  # what can be said still is
     assert [a.action for a in side.advice] == ["aim_right"]
+
+
+def test_one_diagonal_aim_and_the_step_frame_a_small_person_on_the_third(model) -> None:  # type: ignore[no-untyped-def]
+    """The real photo's person made small (0.4 of the height), low and near the left third: the first ask aims
+    down and left in one motion, the second steps closer. Both done as asked (the picture moved, then grown
+    about its centre) and measured again by the model, the person is on the third, whole, at the wanted size."""
+    image = read_photo(PEOPLE / REFERENCE).image
+    h, w = image.shape[:2]
+    target = builtin_target(orientation_of(w, h), w / h)
+    base, _ = _measure(model, image)
+    small = _zoom(image, 0.4 / base.body_fill, base.center_x * w, (base.headroom + base.body_fill / 2) * h)
+    placed, _ = _measure(model, small)
+    moved = _place(image, small, round((0.36 - placed.center_x) * w), round((placed.footroom - 0.1) * h))
+    fr, marks = _measure(model, moved)
+    aim, step = advise(fr, marks, target, w, h).advice[:2]
+    assert (aim.action, step.action) == ("aim_down", "step_closer") and aim.also is not None
+    assert aim.also.action == "aim_left"
+    shifted = _place(image, moved, round(aim.also.amount * w), round(-aim.amount * h))  # aim left and down
+    after, marks = _measure(model, _zoom(shifted, (fr.body_fill + step.amount) / fr.body_fill, w / 2, h / 2))
+    assert not marks.cut
+    assert after.center_x == pytest.approx(1 / 3, abs=target.values["center_x"][1])
+    assert after.body_fill == pytest.approx(target.values["body_fill"][0], abs=target.values["body_fill"][1])
