@@ -22,7 +22,17 @@ from guide.group import Group, find_group, group_framing, name_the_cut, span_x
 from guide.guidance import MAX_ADVICE, TEXT, Action, Advice, Guidance, advise
 from guide.target import Target, builtin_target, crop_for, framing_in_crop, target_from_profile
 from guide.horizon import Lines, face_on, horizon_line, horizontal_lines, roll_of_horizon
-from guide.level import DISAGREE, LEVEL_TOLERANCE, Roll, SteadyAxis, camera_roll, scene_readings, settle, upright
+from guide.level import (
+    DISAGREE,
+    LEVEL_TOLERANCE,
+    Roll,
+    SteadyAxis,
+    camera_roll,
+    readings_of,
+    upright,
+    vertical_segments,
+    with_face_on,
+)
 from guide.light import Light, measure_light
 from guide.measure import Framing, Landmarks, axis_lean, framing, landmarks, orientation_of
 from guide.model.bodypix import BodyPix
@@ -153,11 +163,12 @@ class Analyzer:
         others, mask = [p.bbox for p in self.tracker.others], (body.mask, body.grid)
         lines: Lines | None = None  # the horizontal lines, read at most once per look
         if look:
-            readings = scene_readings(frame.image, others, mask)
+            segments = vertical_segments(frame.image, others, mask)
+            readings = readings_of(segments)
             self.scene, self.horizon, self.line = (readings[0] if len(readings) == 1 else None), None, None
-            if len(readings) == 2 and body.subject is not None:  # two ways: lines seen face on may say which
+            if body.subject is not None:  # lines seen face on: a second opinion on the verticals (`with_face_on`)
                 lines = horizontal_lines(frame.image, others, mask)
-                self.scene = settle(readings, face_on(lines))
+                self.scene = with_face_on(readings, face_on(lines), segments)
         self._frames += 1
         marks = fr = None
         members: Group | None = None
@@ -223,7 +234,7 @@ class Analyzer:
             width_px = x1 - x0
         self.followup.see(tracked.subject_id, smoothed if marks is not None and not marks.cut else None)
         advice = advise(smoothed, marks, target, w, h, body_width_px=width_px, own_ratio=self.followup.own_ratio)
-        advice = self.followup.filter(advice, frame.t)
+        advice = self.followup.filter(advice, frame.t, weak_level=target.weak_tilt)
         if members is not None:
             advice = name_the_cut(advice, members)
         guidance = self.stabilizer.update(advice, frame.t)

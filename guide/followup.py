@@ -18,7 +18,8 @@ about the subject across frames:
   gone within its period counts as one): the first turn takes out a camera
   rolled well past what a pose explains; what the axis still shows after it
   is as likely the person's own lean (a body standing 8 degrees off plumb is
-  asked, turn after turn, to roll a level camera).
+  asked, turn after turn, to roll a level camera). Such a drop ends when the
+  scene's lines read the roll: then it is the camera's, not their lean.
 - A level ask that turns one way, then the other, then the first way again
   (within `TURNS_SECONDS`, no hold between, the last two asking for at most
   `TURNS_NEAR` tolerances: the first turn may be a large one) is dropped as
@@ -79,6 +80,7 @@ class _Drop:
     at: float
     error: float | None
     near: float | None = None  # it comes back when its error passes this (tolerances), whatever it was at the drop
+    weak: bool = False  # a level ask dropped as the body's axis alone read it: it comes back when the scene reads one
 
 
 @dataclass
@@ -115,14 +117,16 @@ class FollowUp:
         if len(self._sightings) >= FIRST_SIGHT_FRAMES:
             self.own_ratio = statistics.median(self._sightings)
 
-    def filter(self, raw: Guidance, t: float) -> Guidance:
-        """`raw` without the dropped asks (rescored without their errors), saying why they were dropped."""
+    def filter(self, raw: Guidance, t: float, weak_level: bool = False) -> Guidance:
+        """`raw` without the dropped asks (rescored without their errors), saying why they were dropped.
+        `weak_level`: the roll was read from the person's body axis this frame (see `observe`)."""
         if not self._dropped or not raw.advice and raw.message:
             return raw
         for action, drop in list(self._dropped.items()):
             now = raw.errors.get(CORRECTS[action])
             far = drop.near is not None and now is not None and abs(now) > drop.near
-            if far or now is not None and drop.error is not None and abs(now - drop.error) >= COME_BACK:
+            scene = drop.weak and now is not None and not weak_level  # the scene reads it now: the camera's roll
+            if far or scene or now is not None and drop.error is not None and abs(now - drop.error) >= COME_BACK:
                 del self._dropped[action]  # something changed a lot: it may work now
                 self._still.pop(action, None)
         if not self._dropped:
@@ -174,7 +178,7 @@ class FollowUp:
             if ask is not None:
                 ask.weak = first == Action.LEVEL_CAMERA and weak_level
                 if ask.weak and self._weak_level_periods >= MAX_WEAK_LEVEL_PERIODS:  # its turn was made
-                    self._drop(first, "the rest may be how they stand", t, ask.last)
+                    self._drop(first, "the rest may be how they stand", t, ask.last, weak=True)
             return
         if error is not None:
             ask.lo, ask.hi, ask.last = min(ask.lo, error), max(ask.hi, error), error
@@ -197,7 +201,7 @@ class FollowUp:
         elif ask.weak and self._weak_level_periods >= MAX_WEAK_LEVEL_PERIODS:
             reason = "the rest may be how they stand"
         if reason is not None:
-            self._drop(first, reason, t, ask.last)
+            self._drop(first, reason, t, ask.last, weak=reason == "the rest may be how they stand")
             return
         self._ask = _Ask(first, t, ask.last, ask.last, ask.last)
 
@@ -219,8 +223,10 @@ class FollowUp:
         self._drop(Action.LEVEL_CAMERA, "it read both ways: level enough", t, error, TURNS_NEAR)
         return True
 
-    def _drop(self, action: Action, reason: str, t: float, error: float, near: float | None = None) -> None:
-        self._dropped[action] = _Drop(reason, t, error, near)
+    def _drop(
+        self, action: Action, reason: str, t: float, error: float, near: float | None = None, weak: bool = False
+    ) -> None:
+        self._dropped[action] = _Drop(reason, t, error, near, weak)
         self._note = (action, reason, t)
         if action in CAMERA_HEIGHT:  # one camera height: neither way is asked again
             other = Action.RAISE_CAMERA if action == Action.LOWER_CAMERA else Action.LOWER_CAMERA

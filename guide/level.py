@@ -22,6 +22,11 @@ fins, a post's two edges), as one measurement each, not one per segment.
 leaning on a fence beside its posts: saying nothing beats a confident wrong
 answer); `readings_of` gives both of two rival readings, and `settle` takes
 the one that horizontal lines seen face on (the fence's rails) agree with.
+`with_face_on` weighs the verticals' reading against those lines at every
+look: where the verticals read nothing, two ways the lines side with neither
+of, or one reading far from them, the verticals the lines agree with are the
+reading, and where none do, nothing is (a stick leaning on a fence, cut close,
+outvotes the fence's posts).
 `camera_roll` adds the person's body axis only when they stand upright, and
 says nothing when the two disagree; a body's axis leans a few degrees with
 pose, so guidance asks only what lies beyond its tolerance from it. Where
@@ -437,6 +442,38 @@ def settle(rivals: Sequence[Roll], face_on: Roll | None) -> Roll | None:
         return None
     near = [r for r in rivals if abs(r.degrees - face_on.degrees) <= FACE_AGREE]
     return near[0] if len(near) == 1 and (near[0].length or 0.0) >= SETTLE_LENGTH else None
+
+
+def beside_face_on(segments: Segments, face_on: Roll) -> Roll | None:
+    """The verticals that horizontal lines seen face on agree with (within FACE_AGREE), as one reading, or None
+    when they are fewer than MIN_SEGMENTS or shorter than SETTLE_LENGTH together.
+
+    For where the consensus of the verticals found something else or nothing: a stick and a bat leaning on a
+    fence outvote its posts, cut short by the view (the baseball photo rolled 6 degrees: the stick's pieces read
+    13, a leaning pole -13, the posts 6.6 and the rails 5.8). The posts and the rails, two independent cues that
+    agree, are the reading; its degrees are the posts' (a fence's rails recede a little: 1.4 degrees there)."""
+    near = np.abs(segments.lean - face_on.degrees) <= FACE_AGREE
+    lean, length = segments.lean[near], segments.length[near]
+    total = float(length.sum())
+    if len(lean) < MIN_SEGMENTS or total < SETTLE_LENGTH:
+        return None
+    degrees = _weighted_median(lean, length)
+    spread = _weighted_median(np.abs(lean - degrees), length)
+    return Roll(degrees, float(min(1.0, total / 3.0) * (1.0 - spread / (2 * INLIER))), "scene", total)
+
+
+def with_face_on(readings: Sequence[Roll], face_on: Roll | None, segments: Segments) -> Roll | None:
+    """The verticals' reading, with horizontal lines seen face on (`guide.horizon.face_on`) as a second opinion.
+
+    One reading stands unless the lines lie more than DISAGREE from it; two rivals are settled by them
+    (`settle`). Where the verticals say nothing, point two ways the lines side with neither of, or read
+    something the lines lie far from, the verticals the lines agree with are the reading (`beside_face_on`);
+    where there are none, one reading still stands. The lines are never a reading on their own: a room seen
+    from its corner shows families 4 degrees off (see `guide.horizon.face_on`)."""
+    single = readings[0] if len(readings) == 1 else None
+    if face_on is None or single is not None and abs(single.degrees - face_on.degrees) <= DISAGREE:
+        return single
+    return settle(readings, face_on) or beside_face_on(segments, face_on)
 
 
 def scene_roll(

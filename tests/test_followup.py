@@ -102,6 +102,9 @@ def test_own_proportions_at_first_sight() -> None:
     assert fu.own_ratio is None  # a new subject: learnt again
 
 
+HOLD_GUIDANCE = Guidance(100, [HOLD], None, None, errors={})
+
+
 def _level(tilt: float | None) -> Guidance:
     errors = {} if tilt is None else {"tilt_deg": tilt}
     return Guidance(60, [Advice(Action.LEVEL_CAMERA, 5.0, "Level the camera")], None, None, errors=errors)
@@ -117,7 +120,7 @@ def test_a_body_axis_level_ask_is_asked_one_period_even_when_its_reading_comes_a
         reading = 2.0 if round(t * 15) % 2 == 0 else None
         f.observe(_level(reading), t, weak_level=reading is not None)
         t += 1 / 15
-    assert Action.LEVEL_CAMERA in [d.action for d in f.filter(_level(2.0), t).dropped]
+    assert Action.LEVEL_CAMERA in [d.action for d in f.filter(_level(2.0), t, weak_level=True).dropped]
 
 
 def test_a_body_axis_level_ask_followed_within_its_period_is_not_asked_again() -> None:
@@ -135,7 +138,34 @@ def test_a_body_axis_level_ask_followed_within_its_period_is_not_asked_again() -
         f.observe(aim, t, weak_level=True)
         t += 1 / 15
     f.observe(_level(1.2), t, weak_level=True)  # the body's lean again
-    assert [d.reason for d in f.filter(_level(1.2), t + 1 / 15).dropped] == ["the rest may be how they stand"]
+    dropped = f.filter(_level(1.2), t + 1 / 15, weak_level=True).dropped
+    assert [d.reason for d in dropped] == ["the rest may be how they stand"]
+
+
+def test_a_level_ask_dropped_as_the_body_s_lean_comes_back_when_the_scene_reads_the_roll() -> None:
+    """frisbee_2 in bench/closed_loop.py: after its one body-axis turn, a level ask that began on a frame the body
+    alone read was dropped at once ("how they stand"), and stayed dropped while the fence's verticals read the
+    camera 3.8 degrees rolled on the frames after. The scene's reading is the camera's roll: it is asked."""
+    f = FollowUp()
+    f.see(1, None)
+    t = 0.0
+    for _ in range(15):  # the body axis's one turn, followed
+        f.observe(_level(1.5), t, weak_level=True)
+        t += 1 / 15
+    f.observe(HOLD_GUIDANCE, t)
+    t += 1 / 15
+    f.observe(_level(1.9), t, weak_level=True)  # a frame the verticals missed: dropped as the body's lean
+    assert [d.reason for d in f.filter(_level(1.9), t + 1 / 15, weak_level=True).dropped] == [
+        "the rest may be how they stand"
+    ]
+    shown = f.filter(_level(1.9), t + 2 / 15, weak_level=False)  # the verticals read it: the camera's roll
+    assert not shown.dropped and shown.advice[0].action == Action.LEVEL_CAMERA
+    # A drop for another reason stays while the scene reads the same roll.
+    g = FollowUp()
+    g.see(1, None)
+    for i in range(int(2 * ASK_SECONDS * 15) + 2):
+        g.observe(_level(1.9), i / 15, weak_level=False)  # asked twice, nothing changed
+    assert [d.reason for d in g.filter(_level(1.9), 5.0, weak_level=False).dropped] == ["asked twice, nothing changed"]
 
 
 def test_a_scene_level_ask_is_not_capped() -> None:
