@@ -167,6 +167,7 @@ class Analyzer:
             readings = readings_of(segments)
             self.scene, self.horizon, self.line = (readings[0] if len(readings) == 1 else None), None, None
             if body.subject is not None:  # lines seen face on: a second opinion on the verticals (`with_face_on`)
+                # (a fence's rails tell its posts from a stick leaning on it, which read 7 degrees off alone)
                 lines = horizontal_lines(frame.image, others, mask)
                 self.scene = with_face_on(readings, face_on(lines), segments)
         self._frames += 1
@@ -190,10 +191,10 @@ class Analyzer:
                 self.axis.reset()
                 self._axis_of, self._leaning = tracked.subject_id, None
             steady = self.axis.update(frame.t, None if lean is None else lean[0], standing)
-            # The horizontal lines (14 ms at 640 wide, at the looks of `_roll_look`) are read only where they can
-            # count (`camera_roll`): the horizon seen where the verticals say nothing and the feet are in view (its
-            # height is checked against them); the horizon from vanishing points for an upright body, where the
-            # verticals say nothing or stand apart from that body; and above, where the verticals point two ways.
+            # The horizontal lines (read above at each look of `_roll_look` with someone in view: 15-30 ms at 640
+            # wide) count here only where `camera_roll` can use them: the horizon seen where the verticals say
+            # nothing and the feet are in view (its height is checked against them); the horizon from vanishing
+            # points for an upright body, where the verticals say nothing or stand apart from that body.
             doubt = self.scene is None or (lean is not None and abs(self.scene.degrees - lean[0]) > DISAGREE / 2)
             arbiter = standing and lean is not None and doubt
             seen = self.scene is None and marks.feet is not None and "feet" not in marks.cut

@@ -19,7 +19,7 @@ about the subject across frames:
   rolled well past what a pose explains; what the axis still shows after it
   is as likely the person's own lean (a body standing 8 degrees off plumb is
   asked, turn after turn, to roll a level camera). Such a drop ends when the
-  scene's lines read the roll: then it is the camera's, not their lean.
+  scene's lines read a roll to level: then it is the camera's, not their lean.
 - A level ask that turns one way, then the other, then the first way again
   (within `TURNS_SECONDS`, no hold between, the last two asking for at most
   `TURNS_NEAR` tolerances: the first turn may be a large one) is dropped as
@@ -125,7 +125,9 @@ class FollowUp:
         for action, drop in list(self._dropped.items()):
             now = raw.errors.get(CORRECTS[action])
             far = drop.near is not None and now is not None and abs(now) > drop.near
-            scene = drop.weak and now is not None and not weak_level  # the scene reads it now: the camera's roll
+            # The scene's lines read a roll the scene itself would ask to level: the camera's, not their lean. (A
+            # level reading lifted it too, and the body's next frame asked and dropped it again: a flashing ask.)
+            scene = drop.weak and now is not None and not weak_level and abs(now) > HOLD_BAND
             if far or scene or now is not None and drop.error is not None and abs(now - drop.error) >= COME_BACK:
                 del self._dropped[action]  # something changed a lot: it may work now
                 self._still.pop(action, None)

@@ -37,8 +37,9 @@ neither an upright body's axis nor the vanishing points' horizon disagree.
 `face_on` reads horizontal lines that run parallel at different heights (a
 fence's rails and its foot, seen face on): they do not recede, so they are
 level exactly when the camera is. A wall seen at an angle can still give such
-a family a few degrees off, so it only settles which of two rival readings of
-the verticals is right (`guide.level.settle`).
+a family a few degrees off, so it is only a second opinion on the verticals:
+which of two rival readings is right, and which verticals are the scene's
+where their consensus reads something else (`guide.level.with_face_on`).
 
 Angles are degrees with `guide.level`'s sign: positive when the picture's
 verticals lean right at the top, which is a horizon that falls to the right.
@@ -439,8 +440,9 @@ def face_on(lines: Lines) -> Roll | None:
     recedes slopes by perspective, and lines parallel at different heights rule out most of that (receding, they
     converge). Not all: in the motion-capture rooms, seen from a corner, families read 3.7 to 4.4 degrees off; so
     the rest of the lines must run the same way (FACE_SCENE: that keeps most of them out, not all), and this is
-    never a reading on its own, only a second opinion between rival readings of the verticals
-    (`guide.level.settle`). Segments in the arms' reach count: a fence's rails run through it, and an arm is one
+    never a reading on its own, only a second opinion on the verticals: between two rival readings
+    (`guide.level.settle`), against a single one, and picking the verticals beside it
+    (`guide.level.with_face_on`). Segments in the arms' reach count: a fence's rails run through it, and an arm is one
     line, no family."""
     keep = np.argsort(-lines.length)[:MAX_CANDIDATES]
     ends, length = lines.ends[keep], lines.length[keep]

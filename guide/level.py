@@ -75,8 +75,14 @@ MAX_CANDIDATES = 40  # the longest segments are enough to find the consensus (pa
 MIN_SHARE = 0.4  # the agreeing segments must be at least this share of all candidate length
 ON_PEOPLE_MARGIN = 0.02  # a segment this close to a person's mask (share of the width) is on them
 DISAGREE = 4.0  # degrees between the scene and an upright body that make both suspect
-FACE_AGREE = 1.0  # degrees within which horizontal lines seen face on side with one of two rival readings
+# Degrees within which horizontal lines seen face on side with one of two rival readings of the verticals, or
+# with the verticals beside them (`with_face_on`): a fence seen a little off face on recedes by 1.4 (baseball).
+FACE_AGREE = 1.0
 SETTLE_LENGTH = 0.15  # ... whose segments add up to this share of the height at least (a post's edge)
+# Degrees between a single reading of the verticals and lines seen face on beyond which the reading is doubted
+# (`with_face_on`): a path or a wall seen at a slant gives families up to 5.6 off (backpackman), and the stick
+# leaning on the baseball fence reads 6 to 8.6 off the rails (until 2026-11-25 its reading asked the turns).
+FACE_DOUBT = 6.0
 # Segments parallel within STRUCTURE_LEAN degrees whose middles lie within STRUCTURE_GAP picture heights of
 # each other (chained) are one structure: a radiator's fins, a fence's slats, a blind, a post's two edges.
 STRUCTURE_LEAN = 1.5
@@ -446,16 +452,22 @@ def settle(rivals: Sequence[Roll], face_on: Roll | None) -> Roll | None:
 
 def beside_face_on(segments: Segments, face_on: Roll) -> Roll | None:
     """The verticals that horizontal lines seen face on agree with (within FACE_AGREE), as one reading, or None
-    when they are fewer than MIN_SEGMENTS or shorter than SETTLE_LENGTH together.
+    when they are fewer than MIN_SEGMENTS structures (`structures`: a post's two edges are one) or shorter than
+    SETTLE_LENGTH together.
 
     For where the consensus of the verticals found something else or nothing: a stick and a bat leaning on a
-    fence outvote its posts, cut short by the view (the baseball photo rolled 6 degrees: the stick's pieces read
-    13, a leaning pole -13, the posts 6.6 and the rails 5.8). The posts and the rails, two independent cues that
-    agree, are the reading; its degrees are the posts' (a fence's rails recede a little: 1.4 degrees there)."""
+    fence outvote its posts, cut short by the view (the baseball photo rolled 7 degrees: the stick's pieces read
+    13, a leaning pole -13, a post and a wall's edge 6.6 and the rails 5.8). The posts and the rails, two
+    independent cues that agree, are the reading; its degrees are the posts' (a fence's rails recede a little:
+    1.4 degrees there). One thing's edges are not enough: a cable in two pieces beside a floor's lines."""
     near = np.abs(segments.lean - face_on.degrees) <= FACE_AGREE
     lean, length = segments.lean[near], segments.length[near]
     total = float(length.sum())
     if len(lean) < MIN_SEGMENTS or total < SETTLE_LENGTH:
+        return None
+    w, h = segments.size
+    ends = (segments.ends[near] - np.array([w, h, w, h]) / 2.0) / h  # centre-relative, picture heights
+    if len(np.unique(structures(lean, ends))) < MIN_SEGMENTS:
         return None
     degrees = _weighted_median(lean, length)
     spread = _weighted_median(np.abs(lean - degrees), length)
@@ -465,13 +477,14 @@ def beside_face_on(segments: Segments, face_on: Roll) -> Roll | None:
 def with_face_on(readings: Sequence[Roll], face_on: Roll | None, segments: Segments) -> Roll | None:
     """The verticals' reading, with horizontal lines seen face on (`guide.horizon.face_on`) as a second opinion.
 
-    One reading stands unless the lines lie more than DISAGREE from it; two rivals are settled by them
+    One reading stands unless the lines lie more than FACE_DOUBT from it; two rivals are settled by them
     (`settle`). Where the verticals say nothing, point two ways the lines side with neither of, or read
     something the lines lie far from, the verticals the lines agree with are the reading (`beside_face_on`);
-    where there are none, one reading still stands. The lines are never a reading on their own: a room seen
-    from its corner shows families 4 degrees off (see `guide.horizon.face_on`)."""
+    where there are none, nothing is (the stick alone, 7 degrees off, asked a turn the wrong way). Without
+    the lines, one reading stands and two are none, as before. The lines are never a reading on their own:
+    a room seen from its corner shows families 4 degrees off (see `guide.horizon.face_on`)."""
     single = readings[0] if len(readings) == 1 else None
-    if face_on is None or single is not None and abs(single.degrees - face_on.degrees) <= DISAGREE:
+    if face_on is None or single is not None and abs(single.degrees - face_on.degrees) <= FACE_DOUBT:
         return single
     return settle(readings, face_on) or beside_face_on(segments, face_on)
 

@@ -106,8 +106,11 @@ class LiveSession:
 
     def __init__(self, model: BodyPix, source: FrameSource, profile: Profile | None, options: LiveOptions) -> None:
         self.model, self.source, self.options = model, source, options
-        for path in (options.record, options.log):  # a folder that cannot hold them fails now, not mid-run
+        outputs = ((options.record, "live.mp4"), (options.log, "frames.jsonl"))
+        for path, example in outputs:  # a folder that cannot hold them fails now, not mid-run
             if path is not None:
+                if path.is_dir():  # `--log .` wrote a file named "-2" in it
+                    raise OutputError(f"{path} is a folder: give a file name, for example {path / example}")
                 try:
                     path.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:

@@ -158,7 +158,9 @@ def test_a_level_ask_dropped_as_the_body_s_lean_comes_back_when_the_scene_reads_
     assert [d.reason for d in f.filter(_level(1.9), t + 1 / 15, weak_level=True).dropped] == [
         "the rest may be how they stand"
     ]
-    shown = f.filter(_level(1.9), t + 2 / 15, weak_level=False)  # the verticals read it: the camera's roll
+    level = f.filter(_level(0.2), t + 2 / 15, weak_level=False)  # the verticals read level: nothing to ask
+    assert [d.reason for d in level.dropped] == ["the rest may be how they stand"]  # (lifted, it flashed back)
+    shown = f.filter(_level(1.9), t + 3 / 15, weak_level=False)  # the verticals read it: the camera's roll
     assert not shown.dropped and shown.advice[0].action == Action.LEVEL_CAMERA
     # A drop for another reason stays while the scene reads the same roll.
     g = FollowUp()

@@ -694,20 +694,26 @@ def test_lines_seen_face_on_settle_two_rival_readings_of_the_verticals() -> None
     assert settle((stick, fold), Roll(0.9, 1.0, "face_on")) is None
 
 
-def _segments(leans_lengths: list[tuple[float, float]]) -> Segments:
-    lean, length = (np.array(v, float) for v in zip(*leans_lengths))
-    return Segments(lean, length, np.zeros((len(lean), 4)), (640, 480))
+def _segments(rows: list[tuple[float, float, float]]) -> Segments:
+    """Segments of a 640x480 picture from (lean, length, x of the middle in pixels), their middles at mid-height."""
+    lean, length, x = (np.array(v, float) for v in zip(*rows))
+    half = length * 480 / 2
+    dx = half * np.sin(np.radians(lean))
+    dy = half * np.cos(np.radians(lean))
+    ends = np.stack([x - dx, 240 + dy, x + dx, 240 - dy], axis=1)  # bottom to top, leaning right when positive
+    return Segments(lean, length, ends, (640, 480))
 
 
 def test_the_verticals_lines_seen_face_on_agree_with_are_the_reading_where_the_consensus_reads_else() -> None:
     """The baseball photo rolled 7 degrees, cut close: a stick's pieces (13-14 degrees) and a leaning pole (-13)
-    outvote the fence's posts (5.6-6.7); the rails, seen face on, read 5.8. The posts are the reading."""
+    outvote a fence post's two edges (6.6, 5.6) and a wall's edge (6.7); the rails, seen face on, read 5.8. The
+    post and the wall are the reading."""
     from guide.level import Roll, with_face_on
 
-    stick, pole, posts = [(13.0, 0.18), (13.9, 0.15), (14.1, 0.15), (13.5, 0.12)], [(-12.8, 0.24), (-13.4, 0.18)], [
-        (6.7, 0.13), (6.6, 0.10), (5.6, 0.08)
-    ]
-    scene = _segments(stick + pole + posts)
+    stick = [(13.0, 0.18, 420), (13.9, 0.15, 422), (14.1, 0.15, 385), (13.5, 0.12, 394)]
+    pole = [(-12.8, 0.24, 498), (-13.4, 0.18, 518)]
+    post, wall = [(6.6, 0.10, 377), (5.6, 0.08, 369)], [(6.7, 0.13, 457)]
+    scene = _segments(stick + pole + post + wall)
     rails = Roll(5.75, 1.0, "face_on")
     rivals = (Roll(13.5, 0.2, "scene", 0.6), Roll(-12.8, 0.15, "scene", 0.5))
     for readings in (rivals, rivals[:1], ()):  # two ways the rails side with neither, one far off them, none
@@ -720,7 +726,8 @@ def test_the_verticals_lines_seen_face_on_agree_with_are_the_reading_where_the_c
     assert with_face_on((near,), rails, scene) == near
     # Nothing the rails agree with: a reading far off them is none (the stick alone, 7 degrees off), not a guess.
     assert with_face_on(rivals[:1], rails, _segments(stick + pole)) is None
-    assert with_face_on((), rails, _segments(stick + [(6.0, 0.12)])) is None  # one short edge: a cable, a fold
+    assert with_face_on((), rails, _segments(stick + [(6.0, 0.12, 300)])) is None  # one edge: a cable, a fold
+    assert with_face_on((), rails, _segments(stick + post)) is None  # one thing's two edges: one structure
 
 
 BASEBALL_ROLL = 0.2  # the fence posts left and right of the batter (bench/closed_loop.py's PHOTO_ROLL)
@@ -754,7 +761,7 @@ def test_a_close_view_of_the_fence_reads_its_posts_or_nothing_never_the_stick(
     segments = vertical_segments(view, [], mask)
     readings = readings_of(segments)
     truth = degrees + BASEBALL_ROLL
-    assert len(readings) == 2 or abs(readings[0].degrees - truth) > 5  # the verticals alone: two ways, or the stick
+    assert len(readings) == 2 or readings and abs(readings[0].degrees - truth) > 5  # alone: two ways, or the stick
     roll = with_face_on(readings, face_on(horizontal_lines(view, [], mask)), segments)
     if reads:
         assert roll is not None and roll.degrees == pytest.approx(truth, abs=1.5)

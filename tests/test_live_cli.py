@@ -58,6 +58,16 @@ def test_a_second_run_never_overwrites_the_first_recording_or_log(tmp_path: Path
     assert "built-in framing rules" in second.stderr  # and it says which framing it uses
 
 
+def test_a_folder_given_for_the_recording_or_log_is_one_line_and_nothing_is_written(tmp_path: Path) -> None:
+    """`--log .` wrote a file named "-2" into the folder (its name is empty, and the folder exists)."""
+    env = {"GUIDE_PROFILE_DIR": str(tmp_path / "none")}
+    for option, example in (("--log", "frames.jsonl"), ("--record", "live.mp4")):
+        run = run_guide("live", "--source", str(CLIP), "--no-window", option, ".", "--max-frames", "2", env=env, cwd=tmp_path)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.strip().splitlines()[-1] == f"guide: error: . is a folder: give a file name, for example {example}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_auto_capture_fires_on_a_video_file(tmp_path: Path) -> None:
     """A clip of the profile's own reference for 14 s of its own time: captured once the countdown ends.
 
