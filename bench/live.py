@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("GUIDE_SHARED_DIR") or REPO.parent / "shared")  # as bench/closed_loop.py
 VIDEO = SHARED / "data" / "video"
 sys.path.insert(0, str(REPO / "bench"))
 from report import checkouts, publish  # noqa: E402

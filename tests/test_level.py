@@ -791,6 +791,17 @@ def test_a_fence_s_rails_tell_its_posts_from_a_stick_leaning_on_it(model, degree
     assert roll is not None and roll.degrees == pytest.approx(degrees + BASEBALL_ROLL, abs=1.5)
 
 
+def _level_over(model, view: np.ndarray) -> tuple[list[str], list[float | None]]:  # type: ignore[no-untyped-def]
+    """The live analyzer's level asks and roll readings over 2 s (15 fps) of one view."""
+    analyzer = Analyzer(model, None, LiveOptions(window=False))
+    texts, tilts = [], []
+    for i in range(30):
+        analysis = analyzer(Frame(view, i, i / 15))
+        texts += [a.text for a in analysis.guidance.advice if a.action == "level_camera"]
+        tilts.append(None if analysis.framing is None else analysis.framing.tilt_deg)
+    return texts, tilts
+
+
 @pytest.mark.parametrize("degrees", [-5.0, 5.0])
 def test_live_levels_a_fence_with_a_stick_leaning_on_it_the_right_way(live_model, degrees: float) -> None:  # type: ignore[no-untyped-def]
     """The live analyzer over a rolled view of the baseball photo (2 s at 15 fps): until 2026-11-24 the verticals
@@ -799,12 +810,7 @@ def test_live_levels_a_fence_with_a_stick_leaning_on_it_the_right_way(live_model
 
     scene, p = helpers.continued_scene(cv2.imread(str(PEOPLE / "tfjs_posenet_baseball.jpg")))  # as the bench's
     view = framed(scene, p + 145.5, p + 279, 480, degrees)  # the pitcher at 85% of the height, a little right
-    analyzer = Analyzer(live_model, None, LiveOptions(window=False))
-    texts, tilts = [], []
-    for i in range(30):
-        analysis = analyzer(Frame(view, i, i / 15))
-        texts += [a.text for a in analysis.guidance.advice if a.action == "level_camera"]
-        tilts.append(None if analysis.framing is None else analysis.framing.tilt_deg)
+    texts, tilts = _level_over(live_model, view)
     assert texts and all(("anticlockwise" in t) == (degrees < 0) for t in texts), texts
     assert tilts[-1] == pytest.approx(degrees + BASEBALL_ROLL, abs=1.5)  # the posts, not the stick (7 degrees off)
 
@@ -841,11 +847,6 @@ def test_live_asks_no_turn_by_a_stick_leaning_on_the_fence_in_a_close_view(live_
 
     scene, p = helpers.continued_scene(cv2.imread(str(PEOPLE / "tfjs_posenet_baseball.jpg")))
     view = framed(scene, p + 316, p + 286, 360, -5.0)
-    analyzer = Analyzer(live_model, None, LiveOptions(window=False))
-    texts, tilts = [], []
-    for i in range(30):
-        analysis = analyzer(Frame(view, i, i / 15))
-        texts += [a.text for a in analysis.guidance.advice if a.action == "level_camera"]
-        tilts.append(None if analysis.framing is None else analysis.framing.tilt_deg)
+    texts, tilts = _level_over(live_model, view)
     assert texts and all("anticlockwise" in t for t in texts), texts
     assert tilts[-1] == pytest.approx(-5.0 + BASEBALL_ROLL, abs=1.5)
