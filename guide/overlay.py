@@ -8,7 +8,7 @@ image and leave the input untouched.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import cv2
 import numpy as np
@@ -17,6 +17,9 @@ from guide.body import KEYPOINT_ID, SKELETON
 from guide.geometry import Grid, resample
 from guide.measure import Landmarks, landmarks
 from guide.parse import BodyParse
+
+if TYPE_CHECKING:
+    from guide.guidance import Advice
 
 # One colour per body part (BGR), a rainbow around the body as BodyPix's demos use.
 PART_COLOURS = np.array(
@@ -422,10 +425,9 @@ def _instructions(advice: Sequence, message: str | None, unit: float, w: int) ->
     return out
 
 
-def glyph_name(advice) -> str:  # type: ignore[no-untyped-def]
+def glyph_name(advice: Advice) -> str:
     """The glyph's name: the action, or both of an aim made with another ("aim_up+aim_left": a diagonal arrow)."""
-    also = getattr(advice, "also", None)
-    return f"{advice.action}+{also.action}" if also is not None else str(advice.action)
+    return f"{advice.action}+{advice.also.action}" if advice.also is not None else str(advice.action)
 
 
 def _glyph(out: np.ndarray, action: str, centre: tuple[int, int], size: int, colour: tuple[int, int, int]) -> None:
