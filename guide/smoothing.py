@@ -165,7 +165,7 @@ class AdviceStabilizer:
       `min_seconds` at most, so no stale move outlives a match by half a second;
       and a move the raw advice has not asked at all for more than `min_frames`
       frames gives way to the raw first action, even while two others take
-      turns first.
+      turns first (a hold only once it has lasted, as a new ask must).
     - With nobody seen for `absent_frames` frames in a row, NO_ONE is shown
       at once; shorter dropouts keep the last guidance.
     - Coming from NO_ONE (or the start), the first guidance is shown at once.
@@ -245,20 +245,28 @@ class AdviceStabilizer:
             # The framing has not called for the shown move for more than `min_frames` frames: it goes,
             # whatever the raw first action does meanwhile (two asks taking turns first never settle a new
             # one, and the stale move, with its stale amount, would stay on screen).
+            # A hold in its place lasts as any new ask does first: a hold shown at once on the frame it was
+            # first read held a picture whose reading came and went across the edge of the hold band (COCO 589
+            # in bench/closed_loop.py: a body fill read -0.78 tolerances on two frames, -1.0 to -1.2 on the
+            # rest; the picture was -1.1).
             gone = self.stale = self.stale or _Pending("stale", 0, t)
             gone.count += 1
             if gone.count > self.min_frames:
-                return self._show(raw)
+                return self._show(raw) if key != "hold" or self._lasted(key, t) else self._keep(raw)
         else:
             self.stale = None
         if key == "hold" and raw.score < self.hold_enter:
             self.pending = None
             return self._keep(raw)
+        if self._lasted(key, t):
+            return self._show(raw)
+        return self._keep(raw)
+
+    def _lasted(self, key: str, t: float) -> bool:
+        """Count this frame's raw first action; has it lasted `min_frames` frames in a row, or `min_seconds`?"""
         if self.pending is None or self.pending.key != key:
             self.pending = _Pending(key, 1, t)
         else:
             self.pending.count += 1
         p = self.pending
-        if p.count >= self.min_frames or (p.count >= 2 and t - p.since >= self.min_seconds):
-            return self._show(raw)
-        return self._keep(raw)
+        return p.count >= self.min_frames or (p.count >= 2 and t - p.since >= self.min_seconds)
