@@ -54,6 +54,7 @@ COME_BACK = 2.0  # tolerances: a dropped ask returns when its measurement moves 
 NOTE_SECONDS = 4.0  # the overlay says why an ask was dropped for this long
 TURNS_SECONDS = 12.0  # a level ask's changes of way count within this long (three asks and two moves between)
 TURNS_NEAR = 1.75  # tolerances (3.5 degrees): readings beyond this are a rolled camera, whatever came before
+LEAN = "the rest may be how they stand"  # why a level ask read from the body's axis alone is dropped
 FIRST_SIGHT_FRAMES = 8  # whole-body frames whose head ratio gives the person's own proportions
 # The error (Guidance.errors key) each action corrects: guidance.CHECK_ACTIONS the other way round.
 CORRECTS = {action: key for key, actions in CHECK_ACTIONS.items() for action in actions}
@@ -180,7 +181,7 @@ class FollowUp:
             if ask is not None:
                 ask.weak = first == Action.LEVEL_CAMERA and weak_level
                 if ask.weak and self._weak_level_periods >= MAX_WEAK_LEVEL_PERIODS:  # its turn was made
-                    self._drop(first, "the rest may be how they stand", t, ask.last, weak=True)
+                    self._drop(first, LEAN, t, ask.last, weak=True)
             return
         if error is not None:
             ask.lo, ask.hi, ask.last = min(ask.lo, error), max(ask.hi, error), error
@@ -201,9 +202,9 @@ class FollowUp:
         elif first in CAMERA_HEIGHT and self._height_periods >= MAX_HEIGHT_PERIODS:
             reason = "close enough for this person"
         elif ask.weak and self._weak_level_periods >= MAX_WEAK_LEVEL_PERIODS:
-            reason = "the rest may be how they stand"
+            reason = LEAN
         if reason is not None:
-            self._drop(first, reason, t, ask.last, weak=reason == "the rest may be how they stand")
+            self._drop(first, reason, t, ask.last, weak=reason == LEAN)
             return
         self._ask = _Ask(first, t, ask.last, ask.last, ask.last)
 

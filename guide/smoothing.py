@@ -258,9 +258,7 @@ class AdviceStabilizer:
         if key == "hold" and raw.score < self.hold_enter:
             self.pending = None
             return self._keep(raw)
-        if self._lasted(key, t):
-            return self._show(raw)
-        return self._keep(raw)
+        return self._show(raw) if self._lasted(key, t) else self._keep(raw)
 
     def _lasted(self, key: str, t: float) -> bool:
         """Count this frame's raw first action; has it lasted `min_frames` frames in a row, or `min_seconds`?"""
